@@ -1,0 +1,23 @@
+"""Device truth: profiles, the TFLM memory plan, footprints and budgets."""
+
+from kwsauto.device._budget import Budget, Violation, check_budget
+from kwsauto.device._footprint import KERNEL_CODE_BYTES, Footprint, dsp_ram_bytes, estimate_footprint
+from kwsauto.device._planner import Buffer, plan_arena
+from kwsauto.device._profiles import DEFAULT_DEVICE, DEVICES, DeviceProfile, get_device, list_devices
+
+__all__ = [
+    "DEFAULT_DEVICE",
+    "DEVICES",
+    "KERNEL_CODE_BYTES",
+    "Budget",
+    "Buffer",
+    "DeviceProfile",
+    "Footprint",
+    "Violation",
+    "check_budget",
+    "dsp_ram_bytes",
+    "estimate_footprint",
+    "get_device",
+    "list_devices",
+    "plan_arena",
+]

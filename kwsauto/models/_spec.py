@@ -1,0 +1,42 @@
+"""What a model is, as data: architecture, width and head."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from kwsauto.errors import ConfigError
+
+__all__ = ["ModelSpec"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A backbone (architecture and width multiplier) with a classifier head.
+
+    The head is Edge Impulse's: global average pooling, an optional dense layer of ``head_units`` (0 = none)
+    with ReLU, dropout, and the final linear layer.
+    """
+
+    arch: str = "mobilenetv1"
+    width: float = 0.25
+    head_units: int = 0
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.width <= 2.0:
+            raise ConfigError(f"Width multiplier must be in (0, 2], but got width={self.width!r}.")
+        if self.head_units < 0:
+            raise ConfigError(f"head_units must be 0 (no dense layer) or positive, but got {self.head_units!r}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"Dropout must be in [0, 1), but got dropout={self.dropout!r}.")
+
+    @property
+    def name(self) -> str:
+        """The registry name: ``mobilenetv1_025``, ``mobilenetv2_035``, ``dscnn``."""
+        from kwsauto.models._registry import registry_name
+
+        return registry_name(self.arch, self.width)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,34 @@
+"""Training: Lightning module and data module, augmentation, early stopping and expert-mode hooks."""
+
+from kwsauto.training._augment import augment_features, augment_waves
+from kwsauto.training._best_weights import RestoreBestWeights
+from kwsauto.training._config import LEVELS, AugmentConfig, TrainConfig, TrialConfig
+from kwsauto.training._datamodule import KwsDataModule
+from kwsauto.training._expert import HOOK_NAMES, ExpertHooks, load_expert
+from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
+from kwsauto.training._module import KwsLightningModule
+from kwsauto.training._progress import EpochListener, EpochReporter
+from kwsauto.training._train import TrainResult, evaluate, fit
+
+__all__ = [
+    "HOOK_NAMES",
+    "LEVELS",
+    "AugmentConfig",
+    "ClassMetrics",
+    "EpochListener",
+    "EpochReporter",
+    "ExpertHooks",
+    "KwsDataModule",
+    "KwsLightningModule",
+    "RestoreBestWeights",
+    "TrainConfig",
+    "TrainResult",
+    "TrialConfig",
+    "augment_features",
+    "augment_waves",
+    "classification_metrics",
+    "evaluate",
+    "fit",
+    "load_expert",
+    "predict",
+]

@@ -1,0 +1,122 @@
+"""Training settings (Edge Impulse's, plus what a search may tune) and the trial configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto.features import FeatureConfig
+from kwsauto.models import ModelSpec
+
+__all__ = ["AugmentConfig", "TrainConfig", "TrialConfig", "LEVELS"]
+
+LEVELS = ("none", "low", "high")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {choices}, but got {value!r}{did_you_mean(value, choices)}.")
+
+
+def _from_dict(cls, values: dict, what: str):
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in names:
+            raise ConfigError(f"Unknown {what} setting {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}.")
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Edge Impulse's augmentation policy plus waveform time shift and background-noise mixing.
+
+    ``noise``: Gaussian noise on the spectrogram; ``time_mask``/``freq_mask``: SpecAugment masks;
+    ``warping``: SpecAugment time warp. ``time_shift_ms``: the clip moves up to that far, either way.
+    ``background_noise``: probability of mixing a background recording under a clip.
+    """
+
+    noise: str = "none"
+    time_mask: str = "none"
+    freq_mask: str = "none"
+    warping: bool = False
+    time_shift_ms: int = 0
+    background_noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("noise", "time_mask", "freq_mask"):
+            _check_choice(name, getattr(self, name), LEVELS)
+        if not 0 <= self.time_shift_ms <= 500:
+            raise ConfigError(f"time_shift_ms must be in [0, 500], but got {self.time_shift_ms!r}.")
+        if not 0.0 <= self.background_noise <= 1.0:
+            raise ConfigError(f"background_noise is a probability in [0, 1], but got {self.background_noise!r}.")
+
+    @property
+    def needs_waveforms(self) -> bool:
+        return self.time_shift_ms > 0 or self.background_noise > 0
+
+    @classmethod
+    def from_dict(cls, values: dict) -> AugmentConfig:
+        return _from_dict(cls, values, "augmentation")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: Edge Impulse's "training cycles" are ``epochs``; ``auto_balance`` weights classes."""
+
+    epochs: int = 30
+    learning_rate: float = 0.005
+    batch_size: int = 32
+    auto_balance: bool = False
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    label_smoothing: float = 0.0
+    weight_decay: float = 0.0
+    early_stopping_patience: int = 8
+    seed: int = 0
+    channels_last: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"epochs (training cycles) must be at least 1, but got {self.epochs!r}.")
+        if not 0 < self.learning_rate < 10:
+            raise ConfigError(f"learning_rate must be in (0, 10), but got {self.learning_rate!r}.")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, but got {self.batch_size!r}.")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1), but got {self.label_smoothing!r}.")
+        if self.early_stopping_patience < 0:
+            raise ConfigError(f"early_stopping_patience must be >= 0 (0 = off), got {self.early_stopping_patience!r}.")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        values = dict(values)
+        if isinstance(values.get("augment"), dict):
+            values["augment"] = AugmentConfig.from_dict(values["augment"])
+        return _from_dict(cls, values, "training")
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """Everything one trial needs: features, model and training."""
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrialConfig:
+        unknown = set(values) - {"features", "model", "train"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise ConfigError(
+                f"Unknown config section {key!r}{did_you_mean(key, ['features', 'model', 'train'])}; "
+                "valid: features, model, train."
+            )
+        return cls(
+            features=FeatureConfig.from_dict(values.get("features", {})),
+            model=_from_dict(ModelSpec, values.get("model", {}), "model"),
+            train=TrainConfig.from_dict(values.get("train", {})),
+        )

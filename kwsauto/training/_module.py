@@ -1,0 +1,63 @@
+"""The LightningModule: a kwsauto network trained with Edge Impulse's recipe (Adam, cross-entropy)."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+
+from kwsauto.training._config import TrainConfig
+from kwsauto.training._expert import ExpertHooks
+
+__all__ = ["KwsLightningModule"]
+
+
+class KwsLightningModule(pl.LightningModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        class_weights: torch.Tensor | None = None,
+        hooks: ExpertHooks | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.hooks = hooks or ExpertHooks()
+        weights = class_weights if config.auto_balance else None
+        if self.hooks.loss is not None:
+            self.loss_fn = self.hooks.loss(weights)
+        else:
+            self.loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.model(x)  # [batch, classes]
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("train_acc", (logits.argmax(1) == y).float().mean(), on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self(x)
+        self.log("val_loss", nn.functional.cross_entropy(logits, y), batch_size=len(y))
+        self.log("val_acc", (logits.argmax(1) == y).float().mean(), batch_size=len(y))
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        if self.hooks.optimizer is not None:
+            optimizer = self.hooks.optimizer(params, self.config.learning_rate)
+        else:
+            optimizer = torch.optim.Adam(params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
+        scheduler = self.hooks.scheduler(optimizer, self.config.epochs) if self.hooks.scheduler else None
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

@@ -1,0 +1,105 @@
+"""One training run, from a feature set and a trial config to trained weights and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import lightning.pytorch as pl
+import torch
+
+from kwsauto.features import FeatureSet
+from kwsauto.models import KwsNet, create_model
+from kwsauto.training._best_weights import RestoreBestWeights
+from kwsauto.training._config import TrialConfig
+from kwsauto.training._datamodule import KwsDataModule
+from kwsauto.training._expert import ExpertHooks
+from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
+from kwsauto.training._module import KwsLightningModule
+from kwsauto.training._progress import EpochListener, EpochReporter
+
+__all__ = ["TrainResult", "fit", "evaluate"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The outcome of :func:`fit`: the best epoch's weights (already loaded in ``model``) and its metrics."""
+
+    model: KwsNet
+    val_accuracy: float
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+    history: tuple[dict[str, float], ...] = field(default=())
+    test: ClassMetrics | None = None
+
+
+def evaluate(model: torch.nn.Module, features: FeatureSet, split: str = "test") -> ClassMetrics:
+    data = features[split]
+    return classification_metrics(data.labels, predict(model, data.features), features.labels)
+
+
+def fit(
+    features: FeatureSet,
+    config: TrialConfig,
+    *,
+    hooks: ExpertHooks | None = None,
+    listener: EpochListener | None = None,
+    callbacks: Sequence[pl.Callback] = (),
+    evaluate_test: bool = False,
+    model: KwsNet | None = None,
+) -> TrainResult:
+    """Train ``config``'s model on ``features``' train split, early-stopped on validation accuracy.
+
+    ``listener`` sees every epoch's metrics; ``callbacks`` join the trainer (a pruning callback, say).
+    """
+    if config.features != features.config:
+        raise ValueError("The feature set was computed with another FeatureConfig than the trial's.")
+    started = time.perf_counter()
+    pl.seed_everything(config.train.seed, workers=True, verbose=False)
+    hooks = hooks or ExpertHooks()
+    data = KwsDataModule(features, config.train)
+    net = model or create_model(config.model, data.num_classes, features.config.shape)
+    if hooks.on_model is not None:
+        hooks.on_model(net)
+    module = KwsLightningModule(net, config.train, data.class_weights(), hooks)
+    best = RestoreBestWeights("val_acc")
+    reporter = EpochReporter(listener)
+    all_callbacks: list[pl.Callback] = [best, reporter, *callbacks]
+    if config.train.early_stopping_patience > 0:
+        all_callbacks.append(
+            pl.callbacks.EarlyStopping("val_acc", mode="max", patience=config.train.early_stopping_patience)
+        )
+    if hooks.callbacks is not None:
+        all_callbacks += list(hooks.callbacks())
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_epochs=config.train.epochs,
+        callbacks=all_callbacks,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=False,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*The number of training batches.*")
+        trainer.fit(module, datamodule=data)
+    trained = module.model.to(memory_format=torch.contiguous_format).eval()
+    return TrainResult(
+        model=trained,
+        val_accuracy=best.best_score,
+        best_epoch=best.best_epoch,
+        epochs_run=trainer.current_epoch,
+        seconds=time.perf_counter() - started,
+        history=tuple(reporter.history),
+        test=evaluate(trained, features, "test") if evaluate_test else None,
+    )
