@@ -9,11 +9,11 @@ import concurrent.futures
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from kwsauto._io import atomic_write
 from kwsauto.data._audio import read_clip
 from kwsauto.data._index import Clip
 
@@ -44,16 +44,8 @@ def content_key(clips: tuple[Clip, ...], *extra: object) -> str:
 
 
 def atomic_torch_save(obj: object, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``torch.save`` that readers never see half-written."""
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_waves(

@@ -18,8 +18,11 @@ from __future__ import annotations
 import _ctypes
 import ctypes
 import dataclasses
+import functools
+import io
 import json
 import logging
+import math
 import os
 import pathlib
 import shutil
@@ -29,8 +32,8 @@ from typing import Any
 
 import numpy as np
 import soundfile
-import torch
-import torchaudio.functional
+
+from kwsauto.data._cache import default_cache_dir
 
 __all__ = ["DEMO_KEYWORDS", "DemoUnavailableError", "default_cache_dir", "ensure_demo_dataset"]
 
@@ -82,18 +85,6 @@ _lock = threading.Lock()
 
 class DemoUnavailableError(RuntimeError):
     """The optional espeak-ng dependency of the demo dataset is missing or broken."""
-
-
-def default_cache_dir() -> pathlib.Path:
-    """Return kwsauto's cache folder.
-
-    ``$KWSAUTO_CACHE`` if set, else ``$XDG_CACHE_HOME/kwsauto``, else ``~/.cache/kwsauto``.
-    """
-    if os.environ.get("KWSAUTO_CACHE"):
-        return pathlib.Path(os.environ["KWSAUTO_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return pathlib.Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "kwsauto"
-    return pathlib.Path.home() / ".cache" / "kwsauto"
 
 
 def ensure_demo_dataset(
@@ -212,8 +203,8 @@ class _Espeak:
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int]
-        lib.espeak_Synth.argtypes += [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        uint, ptr = ctypes.c_uint, ctypes.c_void_p
+        lib.espeak_Synth.argtypes = [ptr, ctypes.c_size_t, uint, ctypes.c_int, uint, uint, ptr, ptr]
         self.sample_rate = lib.espeak_Initialize(
             _AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path).encode(), _INITIALIZE_DONT_EXIT
         )
@@ -226,11 +217,13 @@ class _Espeak:
         lib.espeak_SetSynthCallback(self._callback)
 
     def _collect(self, wav: Any, n: int, events: Any) -> int:
+        """Synthesis callback: copy out each chunk of samples (``wav`` is NULL at the end)."""
         if n > 0 and wav:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
     def has_voice(self, name: str) -> bool:
+        """Whether the data folder has voice ``name`` (this also selects it)."""
         return self._lib.espeak_SetVoiceByName(name.encode()) == 0
 
     def synth(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, seed: int) -> np.ndarray:
@@ -250,6 +243,7 @@ class _Espeak:
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
     def close(self) -> None:
+        """Shut espeak-ng down, unload the private copy and delete its file."""
         self._lib.espeak_Terminate()
         dlclose = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
         if dlclose is not None and self._lib._name == str(self._copy):
@@ -378,9 +372,26 @@ def _trim(x: np.ndarray, rate: int) -> np.ndarray:
 
 
 def _resample(x: np.ndarray, rate: int) -> np.ndarray:
-    if rate == _SAMPLE_RATE:
+    """Resample ``x`` from ``rate`` to 16 kHz with a polyphase windowed-sinc filter."""
+    gcd = math.gcd(rate, _SAMPLE_RATE)
+    up, down = _SAMPLE_RATE // gcd, rate // gcd
+    if up == down:
         return x
-    return torchaudio.functional.resample(torch.from_numpy(x), rate, _SAMPLE_RATE).numpy()
+    taps, half = _resample_taps(up, down)
+    positions = np.arange(-(-len(x) * up // down)) * down  # output times, in 1/up input samples
+    window = positions[:, None] // up + np.arange(1, 2 * half + 1)  # indices into the padded input
+    return np.einsum("ij,ij->i", np.pad(x, half)[window], taps[positions % up])
+
+
+@functools.lru_cache(maxsize=4)
+def _resample_taps(up: int, down: int, zero_crossings: int = 16) -> tuple[np.ndarray, int]:
+    """Kaiser-windowed sinc taps ``[up, 2 * half]``, one row per output phase, and ``half``."""
+    cutoff = 0.485 * min(1.0, up / down)  # cycles per input sample, just below the new Nyquist
+    half = math.ceil(zero_crossings / (2 * cutoff))
+    offset = np.arange(1 - half, half + 1) - np.arange(up)[:, None] / up
+    window = np.i0(8.0 * np.sqrt(np.clip(1 - (offset / half) ** 2, 0, None)))
+    taps = np.sinc(2 * cutoff * offset) * window
+    return (taps / taps.sum(axis=1, keepdims=True)).astype(np.float32), half
 
 
 def _noise(kind: str, rng: np.random.Generator, n: int = _CLIP) -> np.ndarray:
@@ -417,4 +428,6 @@ def _colored(
 
 def _write(path: pathlib.Path, clip: np.ndarray) -> None:
     pcm = np.round(np.clip(clip, -1.0, 1.0) * 32767).astype(np.int16)
-    soundfile.write(str(path), pcm, _SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    buffer = io.BytesIO()  # Written in one go: soundfile syncs every file it closes, which is slow.
+    soundfile.write(buffer, pcm, _SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    path.write_bytes(buffer.getvalue())

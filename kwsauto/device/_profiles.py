@@ -27,7 +27,7 @@ class DeviceProfile:
     clock_hz: float
     ram_bytes: int
     flash_bytes: int
-    cycles_per_mac: dict[str, float] = field(default_factory=dict)
+    cycles_per_mac: dict[str, float] = field(default_factory=dict, hash=False)
     cycles_per_op: float = 2000.0  # interpreter dispatch and per-op setup
     dsp_cycles_per_sample: float = 60.0  # MFE/MFCC front end per audio sample, FFT included
     description: str = ""

@@ -2,6 +2,7 @@
 
 from kwsauto.training._augment import augment_features, augment_waves
 from kwsauto.training._best_weights import RestoreBestWeights
+from kwsauto.training._deadline import Deadline
 from kwsauto.training._config import LEVELS, AugmentConfig, TrainConfig, TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
 from kwsauto.training._expert import HOOK_NAMES, ExpertHooks, load_expert
@@ -15,6 +16,7 @@ __all__ = [
     "LEVELS",
     "AugmentConfig",
     "ClassMetrics",
+    "Deadline",
     "EpochListener",
     "EpochReporter",
     "ExpertHooks",

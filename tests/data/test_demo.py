@@ -42,10 +42,11 @@ def test_layout(dataset: Path) -> None:
 
 def test_every_clip_is_one_second_of_16k_mono_pcm16(dataset: Path) -> None:
     wavs = sorted(dataset.rglob("*.wav"))
-    assert 100 <= len(wavs) <= 200
+    assert len(wavs) >= N_VOICES * 5 * 2 + 10  # 2-3 clips of 5 words per voice, and noise
     for path in wavs:
         info = sf.info(str(path))
-        assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 16000, "PCM_16"), path
+        assert (info.samplerate, info.channels, info.frames) == (16000, 1, 16000), path
+        assert info.subtype == "PCM_16", path
 
 
 def test_speech_clips_hold_a_word_above_the_noise_floor(dataset: Path) -> None:

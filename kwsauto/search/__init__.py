@@ -1,0 +1,32 @@
+"""Search: spaces, the budget-checked objective, the Optuna study, the run folder and the leaderboard."""
+
+from kwsauto.search._feasibility import check_trial, ensure_space_can_fit, footprint_of
+from kwsauto.search._leaderboard import SORT_KEYS, best_feasible, leaderboard_rows, trial_row
+from kwsauto.search._objective import Objective, TrialListener
+from kwsauto.search._run_folder import LEADERBOARD_COLUMNS, RunFolder
+from kwsauto.search._space import Param, SearchSpace, builtin_spaces, load_space, parse_space
+from kwsauto.search._study import SAMPLERS, SearchResult, SearchSettings, open_study, run_search
+
+__all__ = [
+    "LEADERBOARD_COLUMNS",
+    "SAMPLERS",
+    "SORT_KEYS",
+    "Objective",
+    "Param",
+    "RunFolder",
+    "SearchResult",
+    "SearchSettings",
+    "SearchSpace",
+    "TrialListener",
+    "best_feasible",
+    "builtin_spaces",
+    "check_trial",
+    "ensure_space_can_fit",
+    "footprint_of",
+    "leaderboard_rows",
+    "load_space",
+    "open_study",
+    "parse_space",
+    "run_search",
+    "trial_row",
+]

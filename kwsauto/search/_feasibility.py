@@ -1,0 +1,56 @@
+"""The footprint of a trial config, known before training: build the model, trace its int8 graph, estimate.
+
+Cached per graph-shaping settings, so repeated architectures cost nothing and a new infeasible one costs
+well under half a second.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from kwsauto.device import Budget, DeviceProfile, Footprint, Violation, check_budget, estimate_footprint
+from kwsauto.errors import BudgetError
+from kwsauto.export import trace_int8_graph
+from kwsauto.features import FeatureConfig
+from kwsauto.models import ModelSpec, create_model
+from kwsauto.training import TrialConfig
+from kwsauto.units import format_bytes
+
+__all__ = ["footprint_of", "check_trial", "ensure_space_can_fit"]
+
+
+@functools.lru_cache(maxsize=512)
+def _footprint(features: FeatureConfig, model: ModelSpec, num_classes: int, device: DeviceProfile) -> Footprint:
+    net = create_model(model, num_classes, features.shape)
+    return estimate_footprint(trace_int8_graph(net, features.shape), features, device)
+
+
+def footprint_of(config: TrialConfig, num_classes: int, device: DeviceProfile) -> Footprint:
+    # dropout does not shape the graph: normalize it so the cache hits
+    model = ModelSpec(config.model.arch, config.model.width, config.model.head_units, 0.0)
+    return _footprint(config.features, model, num_classes, device)
+
+
+def check_trial(
+    config: TrialConfig, num_classes: int, device: DeviceProfile, budget: Budget
+) -> tuple[Footprint, list[Violation]]:
+    footprint = footprint_of(config, num_classes, device)
+    return footprint, check_budget(footprint, budget, device)
+
+
+def ensure_space_can_fit(
+    candidates: list[TrialConfig], num_classes: int, device: DeviceProfile, budget: Budget
+) -> int:
+    """Raise :class:`BudgetError` before any training when no candidate fits; else return how many fit."""
+    results = [(c, *check_trial(c, num_classes, device, budget)) for c in candidates]
+    fitting = sum(1 for _, _, violations in results if not violations)
+    if fitting:
+        return fitting
+    config, footprint, violations = min(results, key=lambda r: max(v.excess for v in r[2]))
+    m, f = config.model, config.features
+    raise BudgetError(
+        f"Nothing in the search space fits {device.name} with this budget: the smallest, {m.name} "
+        f"(head {m.head_units}) on {f.kind} {f.n_frames}x{f.n_features}, needs RAM {format_bytes(footprint.ram_bytes)}, "
+        f"flash {format_bytes(footprint.flash_bytes)}, {footprint.latency_ms:.0f} ms "
+        f"({'; '.join(v.describe() for v in violations)}). Raise the budget or use a space with smaller models."
+    )

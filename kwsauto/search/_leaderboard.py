@@ -1,0 +1,58 @@
+"""Leaderboard rows from a study: every trial, with its state, accuracy, footprint and why it failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "SORT_KEYS"]
+
+SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
+
+
+def trial_row(trial: FrozenTrial) -> dict[str, Any]:
+    attrs = trial.user_attrs
+    footprint = attrs.get("footprint", {})
+    feasible = attrs.get("feasible")
+    state = trial.state.name.lower()
+    if trial.state == TrialState.COMPLETE and feasible is False:
+        state = "infeasible"
+    elif trial.state == TrialState.FAIL and not attrs.get("error"):
+        state = "failed"
+    trained = trial.state == TrialState.COMPLETE and feasible
+    return {
+        "number": trial.number,
+        "state": state,
+        "val_accuracy": trial.value if trained else attrs.get("last_val_accuracy"),
+        "test_accuracy": attrs.get("test_accuracy"),
+        "feasible": feasible,
+        "failed_limit": attrs.get("failed_limit"),
+        "violations": attrs.get("violations", []),
+        "ram_bytes": footprint.get("ram_bytes"),
+        "flash_bytes": footprint.get("flash_bytes"),
+        "latency_ms": footprint.get("latency_ms"),
+        "macs": footprint.get("macs"),
+        "params_count": footprint.get("params"),
+        "seconds": round(attrs["seconds"], 2) if "seconds" in attrs else None,
+        "epochs_run": attrs.get("epochs_run", attrs.get("last_epoch")),
+        "error": attrs.get("error"),
+        "params": trial.params,
+    }
+
+
+def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    """All trials, best first: trained feasible trials by validation accuracy, then the rest by number."""
+    rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
+    return sorted(rows, key=lambda r: (r["state"] != "complete", -(r["val_accuracy"] or 0.0), r["number"]))
+
+
+def best_feasible(study: optuna.Study) -> FrozenTrial | None:
+    """The completed, feasible trial with the highest validation accuracy (ties: the earlier trial)."""
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.user_attrs.get("feasible") and t.value is not None
+    ]
+    return max(done, key=lambda t: (t.value, -t.number), default=None)

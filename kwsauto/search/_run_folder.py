@@ -1,0 +1,116 @@
+"""The run folder: its layout, and the ``card.json`` schema, written in one place and read in one place.
+
+::
+
+    runs/<study>/
+      run.json             settings of the search (data, budget, device, space, seed)
+      study.journal        the Optuna study (JournalStorage): the same command again resumes it
+      trials/<n>/          each finished trial's weights (model.pt) and config (config.json)
+      leaderboard.csv/json every trial
+      best/                model.onnx, model_int8.onnx, card.json
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kwsauto._io import atomic_write, atomic_write_json, atomic_write_text
+from kwsauto.errors import OutputError
+
+__all__ = ["RunFolder", "LEADERBOARD_COLUMNS"]
+
+LEADERBOARD_COLUMNS = (
+    "number",
+    "state",
+    "val_accuracy",
+    "test_accuracy",
+    "feasible",
+    "failed_limit",
+    "ram_bytes",
+    "flash_bytes",
+    "latency_ms",
+    "macs",
+    "params_count",
+    "seconds",
+    "epochs_run",
+    "error",
+    "params",
+)
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    path: Path
+
+    @property
+    def storage_path(self) -> Path:
+        return self.path / "study.journal"
+
+    @property
+    def best_dir(self) -> Path:
+        return self.path / "best"
+
+    def trial_dir(self, number: int) -> Path:
+        return self.path / "trials" / f"{number:04d}"
+
+    def prepare(self) -> RunFolder:
+        """Create the folder and prove it is writable before any training (a failed write later loses work)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"\0" * 4096)
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"Cannot write to output folder {self.path}: {exc.strerror or exc}. Choose another with --out."
+            ) from exc
+        return self
+
+    # settings --------------------------------------------------------------------------------------------------
+    def write_settings(self, settings: dict[str, Any]) -> None:
+        atomic_write_json(self.path / "run.json", settings)
+
+    def read_settings(self) -> dict[str, Any]:
+        path = self.path / "run.json"
+        if not path.is_file():
+            raise OutputError(f"{self.path} is not a kwsauto run folder (no run.json); give the folder a search wrote.")
+        return json.loads(path.read_text())
+
+    # trials ----------------------------------------------------------------------------------------------------
+    def save_trial(self, number: int, model: torch.nn.Module, config: dict[str, Any]) -> None:
+        folder = self.trial_dir(number)
+        atomic_write(folder / "model.pt", lambda tmp: torch.save(model.state_dict(), tmp))
+        atomic_write_json(folder / "config.json", config)
+
+    def load_trial_state(self, number: int) -> dict[str, torch.Tensor]:
+        path = self.trial_dir(number) / "model.pt"
+        if not path.is_file():
+            raise OutputError(f"Trial {number} has no saved weights in {path.parent}; it did not finish.")
+        return torch.load(path, weights_only=True)
+
+    # results ---------------------------------------------------------------------------------------------------
+    def write_leaderboard(self, rows: list[dict[str, Any]]) -> None:
+        atomic_write_json(self.path / "leaderboard.json", rows)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=LEADERBOARD_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "params": json.dumps(row.get("params", {}), sort_keys=True)})
+        atomic_write_text(self.path / "leaderboard.csv", buffer.getvalue())
+
+    def write_card(self, card: dict[str, Any]) -> None:
+        atomic_write_json(self.best_dir / "card.json", card)
+
+    def read_card(self) -> dict[str, Any]:
+        path = self.best_dir / "card.json"
+        if not path.is_file():
+            raise OutputError(f"{self.path} has no best model yet (no best/card.json).")
+        return json.loads(path.read_text())

@@ -1,0 +1,186 @@
+"""Search spaces: YAML files of fixed values and distributions over the trial config, validated on load.
+
+A space mirrors :class:`TrialConfig` (``features``, ``model``, ``train`` with ``augment`` inside ``train``).
+Each leaf is either a fixed value or one distribution::
+
+    width: {choices: [0.1, 0.25, 0.5]}          # categorical
+    epochs: {int: [10, 40], step: 5}             # integer range (inclusive)
+    learning_rate: {float: [0.0005, 0.01], log: true}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+
+from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto.features import FeatureConfig
+from kwsauto.models import ModelSpec
+from kwsauto.training import AugmentConfig, TrainConfig, TrialConfig
+
+__all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "SPACES_DIR"]
+
+SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+_SECTIONS = {"features": FeatureConfig, "model": ModelSpec, "train": TrainConfig, "train.augment": AugmentConfig}
+_DIST_KEYS = {"choices", "int", "float", "log", "step"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched parameter, named by its dotted path (``model.width``, ``train.augment.noise``)."""
+
+    name: str
+    kind: str  # "choices", "int" or "float"
+    choices: tuple[Any, ...] = ()
+    low: float = 0.0
+    high: float = 0.0
+    log: bool = False
+    step: float | None = None
+
+    def suggest(self, trial: optuna.Trial) -> Any:
+        if self.kind == "choices":
+            return trial.suggest_categorical(self.name, list(self.choices))
+        if self.kind == "int":
+            return trial.suggest_int(self.name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log)
+        return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
+
+    def extremes(self) -> tuple[Any, ...]:
+        return self.choices if self.kind == "choices" else (self.low, self.high)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Fixed values and :class:`Param` s over a :class:`TrialConfig`; ``source`` is the file it came from."""
+
+    fixed: dict[str, Any]
+    params: tuple[Param, ...]
+    source: str = ""
+
+    def config(self, values: dict[str, Any]) -> TrialConfig:
+        """The trial config for the searched ``values`` (by dotted name) over the fixed ones."""
+        nested: dict[str, Any] = {}
+        for name, value in {**self.fixed, **values}.items():
+            node = nested
+            *parents, leaf = name.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return TrialConfig.from_dict(nested)
+
+    def sample(self, trial: optuna.Trial) -> TrialConfig:
+        return self.config({p.name: p.suggest(trial) for p in self.params})
+
+    def architecture_choices(self) -> list[TrialConfig]:
+        """Every combination of the parameters that shape the int8 graph (features and model), others fixed
+        at their first value: enough to know the smallest footprint the space can reach."""
+        shaping = [p for p in self.params if p.name.startswith(("features.", "model.")) and p.kind == "choices"]
+        others = {p.name: p.extremes()[0] for p in self.params if p not in shaping}
+        return [
+            self.config({**others, **dict(zip((p.name for p in shaping), combo))})
+            for combo in itertools.product(*(p.choices for p in shaping))
+        ]
+
+
+def builtin_spaces() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(SPACES_DIR.glob("*.yaml"))}
+
+
+def load_space(name_or_path: str | Path = "default") -> SearchSpace:
+    """Load a space by built-in name (``default``, ``quick``) or file path, and validate it."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        spaces = builtin_spaces()
+        if str(name_or_path) not in spaces:
+            raise ConfigError(
+                f"Unknown search space {str(name_or_path)!r}{did_you_mean(str(name_or_path), spaces)}; "
+                f"built-in: {sorted(spaces)}, or give a YAML file path."
+            )
+        path = spaces[str(name_or_path)]
+    if not path.is_file():
+        raise ConfigError(f"Search space file {path} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Search space {path} is not valid YAML: {str(exc).splitlines()[0]}.") from exc
+    return parse_space(raw, source=str(path))
+
+
+def parse_space(raw: dict, source: str = "<dict>") -> SearchSpace:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Search space {source} must be a mapping with features/model/train sections.")
+    fixed: dict[str, Any] = {}
+    params: list[Param] = []
+    for section, body in raw.items():
+        if section not in ("features", "model", "train"):
+            raise ConfigError(
+                f"Unknown section {section!r} in {source}{did_you_mean(section, ['features', 'model', 'train'])}; "
+                "valid: features, model, train."
+            )
+        _walk(section, body or {}, fixed, params, source)
+    space = SearchSpace(fixed, tuple(params), source)
+    _check_values(space)
+    return space
+
+
+def _walk(prefix: str, body: dict, fixed: dict, params: list[Param], source: str) -> None:
+    cls = _SECTIONS[prefix]
+    valid = {f.name for f in dataclasses.fields(cls)}
+    for key, value in body.items():
+        name = f"{prefix}.{key}"
+        if key not in valid:
+            raise ConfigError(f"Unknown key {name!r} in {source}{did_you_mean(key, valid)}; valid: {sorted(valid)}.")
+        if name in _SECTIONS:
+            _walk(name, value or {}, fixed, params, source)
+        elif isinstance(value, dict):
+            params.append(_param(name, value, source))
+        else:
+            fixed[name] = value
+
+
+def _param(name: str, spec: dict, source: str) -> Param:
+    bad = set(spec) - _DIST_KEYS
+    if bad:
+        key = sorted(bad)[0]
+        raise ConfigError(
+            f"{name} in {source}: unknown distribution key {key!r}{did_you_mean(key, _DIST_KEYS)}; "
+            "use {choices: [...]}, {int: [low, high]} or {float: [low, high], log: true}."
+        )
+    kinds = [k for k in ("choices", "int", "float") if k in spec]
+    if len(kinds) != 1:
+        raise ConfigError(f"{name} in {source} needs exactly one of choices, int or float, but has {kinds or 'none'}.")
+    kind = kinds[0]
+    if kind == "choices":
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise ConfigError(f"{name}.choices in {source} must be a non-empty list, but got {choices!r}.")
+        return Param(name, "choices", choices=tuple(choices))
+    bounds = spec[kind]
+    if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+        raise ConfigError(f"{name}.{kind} in {source} must be [low, high], but got {bounds!r}.")
+    low, high = bounds
+    if not low < high:
+        raise ConfigError(f"{name}.{kind} in {source} needs low < high, but got [{low}, {high}].")
+    if spec.get("log") and low <= 0:
+        raise ConfigError(f"{name} in {source} has log: true, so its low bound must be > 0, but got {low}.")
+    return Param(name, kind, low=low, high=high, log=bool(spec.get("log", False)), step=spec.get("step"))
+
+
+def _check_values(space: SearchSpace) -> None:
+    """Build a config at every choice and bound, so a bad value fails now, naming its parameter."""
+    base = {p.name: p.extremes()[0] for p in space.params}
+    try:
+        space.config(base)
+    except ConfigError as exc:
+        raise ConfigError(f"Search space {space.source}: {exc}") from None
+    for p in space.params:
+        for value in p.extremes():
+            try:
+                space.config({**base, p.name: value})
+            except (ConfigError, TypeError) as exc:
+                raise ConfigError(f"Search space {space.source}: {p.name}={value!r} is not valid: {exc}") from None
