@@ -42,5 +42,7 @@ class OutputError(KwsautoError):
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
     """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.5)
+    choices = sorted(str(c) for c in choices)
+    prefixed = [c for c in choices if c.startswith(str(value))]
+    close = prefixed or difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -197,7 +197,7 @@ def _from_folders(root: Path, options: DatasetOptions, skipped: list[tuple[Path,
                 r"--speaker-pattern with a (?P<speaker>...) group, e.g. '^(?P<speaker>[^_]+)_'."
             )
         clips.append(Clip(path, label, speaker, "train"))
-    return _resplit(clips, options, splits_given=())
+    return _resplit(clips, options, splits_given=()) if clips else []
 
 
 def _resplit(clips: list[Clip], options: DatasetOptions, splits_given: Sequence[str]) -> list[Clip]:
@@ -258,7 +258,7 @@ def _noise_clips(noise_files: list[Path], clips: list[Clip], options: DatasetOpt
         for path in noise_files:
             duration = sf.info(str(path)).duration
             start, stop = duration * lo, duration * hi - options.window_s
-            if stop <= start:
+            if stop < start:
                 continue
             n = max(1, int((stop - start) / (options.window_s / 2)))
             windows += [(path, start + i * (stop - start) / n) for i in range(n)]

@@ -41,7 +41,7 @@ _logger = logging.getLogger(__name__)
 
 DEMO_KEYWORDS: tuple[str, ...] = ("yes", "no", "up", "down")
 
-_VERSION = 1
+_VERSION = 2
 _DIRNAME = f"demo-v{_VERSION}"
 _MANIFEST = "manifest.json"
 _SAMPLE_RATE = 16000
@@ -88,14 +88,14 @@ class DemoUnavailableError(RuntimeError):
 
 
 def ensure_demo_dataset(
-    cache_dir: pathlib.Path | None = None, *, n_voices: int = 40, seed: int = 0
+    cache_dir: pathlib.Path | None = None, *, n_voices: int = 120, seed: int = 0
 ) -> pathlib.Path:
     """Return the demo dataset folder, generating it on first use.
 
-    The folder is ``<cache_dir>/demo-v1`` with one sub-folder per label: the :data:`DEMO_KEYWORDS`,
+    The folder is ``<cache_dir>/demo-v2`` with one sub-folder per label: the :data:`DEMO_KEYWORDS`,
     ``unknown`` (other words by the same voices) and ``noise`` (no speech). A folder that already has its
     manifest is returned as is, whatever ``n_voices`` and ``seed`` say: they only shape a new dataset.
-    Generation (about 600 clips for the default 40 voices) takes seconds; it happens in a temporary folder
+    Generation (about 1800 clips for the default 120 voices) takes seconds; it happens in a temporary folder
     that is renamed into place once complete, so an interrupted run leaves nothing half-made and
     concurrent runs are safe.
 

@@ -83,7 +83,8 @@ class FeatureConfig:
 
     @property
     def n_frames(self) -> int:
-        return 1 + (self.window_samples - self.frame_length_samples) // self.frame_stride_samples
+        # torchaudio frames by the FFT length (center=False): the window is zero-padded or cut to it
+        return 1 + (self.window_samples - self.fft_length) // self.frame_stride_samples
 
     @property
     def n_features(self) -> int:

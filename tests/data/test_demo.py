@@ -31,9 +31,9 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_layout(dataset: Path) -> None:
-    assert dataset.name == "demo-v1"
+    assert dataset.name == "demo-v2"
     assert {p.name for p in dataset.iterdir() if p.is_dir()} == LABELS
-    assert sorted(p.name for p in dataset.parent.iterdir()) == ["demo-v1"]  # no temporary folder left
+    assert sorted(p.name for p in dataset.parent.iterdir()) == ["demo-v2"]  # no temporary folder left
     for label in LABELS:
         names = [p.name for p in (dataset / label).iterdir()]
         assert names, label
@@ -114,16 +114,16 @@ def test_losing_a_race_uses_the_winners_folder(tmp_path: Path, monkeypatch: pyte
 
     def generate_while_another_process_wins(out: Path, *args: object) -> dict:
         manifest = generate(out, *args)
-        winner = tmp_path / "demo-v1"
+        winner = tmp_path / "demo-v2"
         shutil.copytree(out, winner)
         (winner / "manifest.json").write_text(json.dumps({**manifest, "winner": True}))
         return manifest
 
     monkeypatch.setattr(demo, "_generate", generate_while_another_process_wins)
     folder = ensure_demo_dataset(tmp_path, n_voices=2)
-    assert folder == tmp_path / "demo-v1"
+    assert folder == tmp_path / "demo-v2"
     assert json.loads((folder / "manifest.json").read_text())["winner"] is True
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-v1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-v2"]
 
 
 def test_missing_espeak_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,7 +131,7 @@ def test_missing_espeak_says_how_to_install(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(DemoUnavailableError, match=r"pip install 'kwsauto\[demo\]'"):
         ensure_demo_dataset(tmp_path)
     assert issubclass(DemoUnavailableError, RuntimeError)
-    assert not (tmp_path / "demo-v1").exists()
+    assert not (tmp_path / "demo-v2").exists()
 
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

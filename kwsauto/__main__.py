@@ -1,0 +1,3 @@
+from kwsauto.cli import main
+
+raise SystemExit(main())

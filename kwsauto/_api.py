@@ -1,0 +1,90 @@
+"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
+from kwsauto.errors import ConfigError
+from kwsauto.features import compute_features
+from kwsauto.search import RunFolder, SearchResult, SearchSettings, leaderboard_rows, open_study, run_search
+from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
+
+__all__ = ["run_search", "train", "load_run", "load_trial_config", "TrainOutcome", "RunSummary"]
+
+
+def load_trial_config(path: str | Path | None) -> TrialConfig:
+    """A fixed trial config from a YAML file with ``features``/``model``/``train`` sections; None: defaults."""
+    if path is None:
+        return TrialConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {path} is not valid YAML: {str(exc).splitlines()[0]}.") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Config file {path} must be a mapping with features/model/train sections.")
+    try:
+        return TrialConfig.from_dict(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    index: ClipIndex
+    config: TrialConfig
+    result: TrainResult
+
+
+def train(
+    data: str | Path | None,
+    config: TrialConfig | None = None,
+    *,
+    expert: str | Path | None = None,
+    dataset: DatasetOptions | None = None,
+    cache_dir: Path | None = None,
+    listener=None,
+) -> TrainOutcome:
+    """One training run without a search; the result carries test-split metrics."""
+    config = config or TrialConfig()
+    if data is None:
+        from kwsauto.data.demo import ensure_demo_dataset
+
+        data = ensure_demo_dataset(cache_dir)
+    index = load_dataset(data, dataset)
+    features = compute_features(index, config.features, cache_dir=cache_dir)
+    result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True)
+    return TrainOutcome(index, config, result)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: RunFolder
+    settings: dict[str, Any]
+    rows: list[dict[str, Any]]
+    card: dict[str, Any] | None
+
+
+def load_run(path: str | Path) -> RunSummary:
+    """Read a run folder back: its settings, every trial from the study, and the chosen model's card."""
+    run = RunFolder(Path(path))
+    settings = run.read_settings()
+    if not run.storage_path.is_file():
+        raise ConfigError(f"{run.path} has no study.journal; it is not a finished or running search.")
+    study = open_study(run, settings["study"])
+    card = run.read_card() if (run.best_dir / "card.json").is_file() else None
+    rows = leaderboard_rows(study)
+    if card is not None:
+        for row in rows:
+            if row["number"] == card["trial"]:
+                row["test_accuracy"] = card["metrics"]["test_accuracy"]
+    return RunSummary(run, settings, rows, card)
+
+

@@ -1,0 +1,247 @@
+"""The ``kwsauto`` command: argument parsing, the console and exit codes over the Python API.
+
+A user error prints one line and exits with 2 (the traceback only with ``--debug``); Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from kwsauto.errors import KwsautoError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kwsauto", description="Keyword-spotting AutoML for microcontrollers, offline on your laptop."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("search", help="search for the most accurate model that fits the budget")
+    s.add_argument("data", nargs="?", type=Path, help="dataset folder (default: the built-in demo dataset)")
+    s.add_argument("--budget", help="RAM budget for TFLM arena + DSP, e.g. 64KB (default: the device's RAM)")
+    s.add_argument("--flash", help="flash budget, e.g. 512KB (default: the device's flash)")
+    s.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
+    s.add_argument("--device", default="cortex-m4f-80mhz", help="target device (see `kwsauto devices`)")
+    s.add_argument("--trials", type=int, default=20, help="trials in the study, counting earlier runs (default 20)")
+    s.add_argument("--time-limit", help="wall-clock limit for this invocation, e.g. 15m or 1h")
+    s.add_argument("--space", default="default", help="search space: built-in name or YAML file (default: default)")
+    s.add_argument("--out", type=Path, help="run folder (default: runs/<study>)")
+    s.add_argument("--study", help="study name (default: the data folder's name, or 'demo')")
+    s.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    s.add_argument("--sampler", default="tpe", choices=("tpe", "random"), help="Optuna sampler (default tpe)")
+    s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
+    _add_dataset_options(s)
+
+    t = sub.add_parser("train", help="train one configuration, print test accuracy and the confusion matrix")
+    t.add_argument("data", nargs="?", type=Path, help="dataset folder (default: the built-in demo dataset)")
+    t.add_argument("--config", type=Path, help="YAML with features/model/train sections (fixed values)")
+    t.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
+    _add_dataset_options(t)
+
+    lb = sub.add_parser("leaderboard", help="reprint a search's leaderboard from its study")
+    lb.add_argument("run_dir", type=Path)
+    lb.add_argument("--top", type=int, default=10)
+    lb.add_argument("--sort", default="val_accuracy", help="val_accuracy, test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
+    lb.add_argument("--feasible", action="store_true", help="only trained trials that fit the budget")
+
+    sub.add_parser("devices", help="list the device profiles")
+    m = sub.add_parser("models", help="every backbone with its footprint on a device")
+    m.add_argument("--device", default="cortex-m4f-80mhz")
+    m.add_argument("--budget", help="mark the models whose RAM fits, e.g. 64KB")
+    m.add_argument("--classes", type=int, default=12, help="number of classes for the head (default 12)")
+    return parser
+
+
+def _add_dataset_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("dataset")
+    g.add_argument("--keywords", help="comma-separated keywords; every other label becomes 'unknown'")
+    g.add_argument("--noise-class", action="store_true", help="add a 'noise' class cut from background recordings")
+    g.add_argument("--speaker-pattern", action="append", help="regex with a (?P<speaker>...) group (repeatable)")
+    g.add_argument("--strict", action="store_true", help="fail on a file that is not audio instead of skipping it")
+
+
+def _dataset_options(args: argparse.Namespace):
+    from kwsauto.data import DEFAULT_SPEAKER_PATTERNS, DatasetOptions
+
+    return DatasetOptions(
+        speaker_patterns=tuple(args.speaker_pattern or DEFAULT_SPEAKER_PATTERNS),
+        keywords=tuple(k.strip() for k in args.keywords.split(",")) if args.keywords else None,
+        noise_class=args.noise_class,
+        strict=args.strict,
+    )
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = console or Console()
+    _configure_logging(args.debug)
+    try:
+        return _COMMANDS[args.command](args, console)
+    except KwsautoError as exc:
+        if args.debug:
+            raise
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import lightning.pytorch  # noqa: F401  (sets its loggers' levels on import; ours must come after)
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "torch", "onnxruntime", "onnxscript"):
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.DEBUG if debug else optuna.logging.WARNING)
+    if not debug:
+        warnings.filterwarnings("ignore")
+
+
+def _cmd_search(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.device import Budget
+    from kwsauto.report import SearchProgress, best_panel, leaderboard_table
+    from kwsauto.search import SearchSettings, run_search
+    from kwsauto.units import parse_bytes, parse_duration_s
+
+    settings = SearchSettings(
+        data=args.data,
+        budget=Budget(
+            ram_bytes=parse_bytes(args.budget) if args.budget else None,
+            flash_bytes=parse_bytes(args.flash) if args.flash else None,
+            latency_ms=args.latency,
+        ),
+        device=args.device,
+        space=args.space,
+        n_trials=args.trials,
+        time_limit_s=parse_duration_s(args.time_limit) if args.time_limit else None,
+        out=args.out,
+        study_name=args.study,
+        seed=args.seed,
+        sampler=args.sampler,
+        dataset=_dataset_options(args),
+        expert=args.expert,
+    )
+    if args.data is None:
+        console.print("[dim]No data folder given: using the built-in demo dataset (synthetic espeak-ng voices).[/]")
+    with SearchProgress(console, args.trials) as progress:
+        result = run_search(settings, progress)
+    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}"))
+    if result.card is not None:
+        console.print(best_panel(result.card, result.run.path))
+    else:
+        console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
+    console.print(f"Run folder: {result.run.path}")
+    return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def _cmd_train(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto._api import load_trial_config, train
+    from kwsauto.report import class_metrics_table, confusion_table
+
+    config = load_trial_config(args.config)
+    console.print(f"Training {config.model.name} for up to {config.train.epochs} epochs …")
+
+    def on_epoch(epoch, max_epochs, metrics):
+        acc = metrics.get("val_acc")
+        console.print(f"  epoch {epoch + 1}/{max_epochs}  val acc {100 * acc:.1f}%" if acc is not None else "")
+
+    outcome = train(args.data, config, expert=args.expert, dataset=_dataset_options(args), listener=on_epoch)
+    result = outcome.result
+    metrics = result.test.to_dict()
+    console.print(class_metrics_table(metrics, title="Test split, per class"))
+    console.print(confusion_table(result.test.labels, result.test.confusion))
+    demo = " (synthetic demo voices)" if args.data is None else ""
+    console.print(
+        f"[bold]test accuracy {100 * result.test.accuracy:.1f}%[/]{demo} · validation {100 * result.val_accuracy:.1f}% "
+        f"(best epoch {result.best_epoch + 1} of {result.epochs_run}) · {result.seconds:.0f}s"
+    )
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto._api import load_run
+    from kwsauto.errors import ConfigError, did_you_mean
+    from kwsauto.report import best_panel, leaderboard_table, sort_rows
+    from kwsauto.search import SORT_KEYS
+
+    if args.sort not in SORT_KEYS:
+        raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
+    summary = load_run(args.run_dir)
+    rows = sort_rows(summary.rows, args.sort, feasible_only=args.feasible)
+    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {summary.settings['study']}"))
+    if summary.card is not None:
+        console.print(best_panel(summary.card, summary.run.path))
+    return 0
+
+
+def _cmd_devices(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import DEFAULT_DEVICE, list_devices
+    from kwsauto.units import format_bytes
+
+    table = Table(title="Devices")
+    for col in ("name", "clock", "RAM", "flash", "description"):
+        table.add_column(col)
+    for d in list_devices():
+        name = d.name + (" (default)" if d.name == DEFAULT_DEVICE else "")
+        table.add_row(name, f"{d.clock_hz / 1e6:.0f} MHz", format_bytes(d.ram_bytes), format_bytes(d.flash_bytes), d.description)
+    console.print(table)
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import get_device
+    from kwsauto.features import FeatureConfig
+    from kwsauto.models import ModelSpec, list_models, resolve
+    from kwsauto.search._feasibility import footprint_of
+    from kwsauto.training import TrialConfig
+    from kwsauto.units import format_bytes, parse_bytes
+
+    device = get_device(args.device)
+    budget = parse_bytes(args.budget) if args.budget else device.ram_bytes
+    table = Table(title=f"Models on {device.name} (MFE 49x40, {args.classes} classes)")
+    for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits"):
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    features = FeatureConfig(frame_stride_s=0.02)
+    for name in list_models():
+        entry = resolve(name)
+        f = footprint_of(TrialConfig(features, ModelSpec(entry.arch, entry.width)), args.classes, device)
+        fits = f.ram_bytes <= budget and f.flash_bytes <= device.flash_bytes
+        table.add_row(
+            name, f"{f.params:,}", f"{f.macs / 1e6:.2f} M", format_bytes(f.ram_bytes), format_bytes(f.flash_bytes),
+            f"{f.latency_ms:.0f} ms", "[green]yes[/]" if fits else "[red]no[/]",
+        )
+    console.print(table)
+    return 0
+
+
+_COMMANDS = {
+    "search": _cmd_search,
+    "train": _cmd_train,
+    "leaderboard": _cmd_leaderboard,
+    "devices": _cmd_devices,
+    "models": _cmd_models,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

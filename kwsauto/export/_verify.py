@@ -1,0 +1,224 @@
+"""Run a written .tflite file in TFLite Micro and in LiteRT, and measure the arena TFLM really allocates.
+
+LiteRT (``ai_edge_litert``) is the reference interpreter; TFLite Micro's Python package (``tflite_micro``, reference
+kernels, a 64-bit host build) is what a microcontroller runs. Both take int8 inputs shaped as the model's input
+tensor without its batch axis, e.g. ``[n, frames, coeffs, 1]``; :func:`quantize_features` makes them from float
+features ``[n, 1, frames, coeffs]`` with the model's input scale and zero point.
+
+TFLM reports its errors on the C ``stderr``; while a TFLM interpreter is built here, file descriptor 2 is
+redirected to read them, so these helpers are for one thread at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kwsauto.errors import KwsautoError
+
+__all__ = [
+    "ArenaUsage",
+    "tflm_arena_usage",
+    "tflm_arena_bytes",
+    "run_tflm",
+    "run_litert",
+    "quantize_features",
+    "dequantize_outputs",
+    "tflite_io_quant",
+    "tflite_op_names",
+]
+
+_LOGGER = logging.getLogger(__name__)
+_MIN_ARENA_BYTES = 1 << 20
+_MAX_ARENA_BYTES = 1 << 30
+_MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
+_ALLOCATION = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
+_SECTION = re.compile(r"'([^']+)' used (\d+) bytes")
+
+
+@dataclass(frozen=True)
+class ArenaUsage:
+    """TFLM's arena, as its ``RecordingMicroAllocator`` reports it after the model is allocated.
+
+    ``head_bytes`` is the non-persistent part (the memory planner's activation tensors and kernel scratch),
+    ``tail_bytes`` the persistent part (eval tensors, node structs, per-channel quantization data);
+    ``sections`` breaks the tail down by TFLM's recording categories.
+    """
+
+    total_bytes: int
+    head_bytes: int
+    tail_bytes: int
+    sections: tuple[tuple[str, int], ...] = ()
+
+
+def _read_model(path: Path) -> bytes:
+    """The file's bytes, checked to be a TFLite flatbuffer (TFLM would read garbage without a check)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise KwsautoError(f"Cannot read TFLite model {path}: {err.strerror}; check the path.") from None
+    if len(data) < 16 or data[4:8] != b"TFL3":
+        raise KwsautoError(f"{path} is not a TFLite model (no TFL3 file identifier); pass a .tflite file.")
+    try:
+        _model_object(data)
+    except Exception:  # a truncated or corrupt flatbuffer fails in many ways while parsing
+        raise KwsautoError(f"{path} is a corrupt TFLite model (its flatbuffer does not parse); export it again.") from None
+    return data
+
+
+def _model_object(data: bytes) -> Any:
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema.ModelT.InitFromPackedBuf(data, 0)
+
+
+def tflite_op_names(path: Path) -> list[str]:
+    """The builtin op of every operator in the model's main subgraph, in execution order."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = _model_object(_read_model(path))
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    codes = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), str(c.builtinCode)) for c in model.operatorCodes]
+    return [codes[op.opcodeIndex] for op in model.subgraphs[0].operators or []]
+
+
+def tflite_io_quant(path: Path) -> tuple[tuple[float, int], tuple[float, int]]:
+    """``((input_scale, input_zero_point), (output_scale, output_zero_point))`` of the model's int8 tensors."""
+    model = _model_object(_read_model(path))
+    graph = model.subgraphs[0]
+    pairs = []
+    for index in (graph.inputs[0], graph.outputs[0]):
+        quant = graph.tensors[index].quantization
+        if quant is None or quant.scale is None or len(quant.scale) != 1:
+            raise KwsautoError(f"{path} has no per-tensor int8 quantization on its input/output; export an int8 model.")
+        pairs.append((float(quant.scale[0]), int(quant.zeroPoint[0])))
+    return pairs[0], pairs[1]
+
+
+def quantize_features(path: Path, features: Any) -> np.ndarray:
+    """Float features ``[n, 1, frames, coeffs]`` → the model's int8 input ``[n, frames, coeffs, 1]``."""
+    (scale, zero_point), _ = tflite_io_quant(path)
+    x = np.asarray(features, dtype=np.float32).transpose(0, 2, 3, 1)  # NCHW → NHWC
+    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+
+
+def dequantize_outputs(path: Path, outputs: np.ndarray) -> np.ndarray:
+    """int8 model outputs → float (class probabilities for a kwsauto model)."""
+    _, (scale, zero_point) = tflite_io_quant(path)
+    return (outputs.astype(np.float32) - zero_point) * scale
+
+
+@contextlib.contextmanager
+def _c_stderr() -> Iterator[list[str]]:
+    """Collect what C code writes to file descriptor 2 inside the block (appended to the yielded list)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        lines: list[str] = []
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines.extend(tmp.read().decode("utf-8", errors="replace").splitlines())
+
+
+def _tflm_interpreter(path: Path, data: bytes, arena_size: int | None = None) -> Any:
+    """A TFLM interpreter for ``data``; grows the arena until it fits, unless ``arena_size`` is given."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    size = arena_size or max(_MIN_ARENA_BYTES, 4 * len(data))
+    while True:
+        with _c_stderr() as log:
+            try:
+                return runtime.Interpreter.from_bytes(data, arena_size=size)
+            except RuntimeError:
+                pass
+        text = " ".join(line.strip() for line in log if line.strip())
+        missing = _MISSING_OP.search(text)
+        if missing:
+            raise KwsautoError(
+                f"{path} uses op {missing.group(1)}, which TFLite Micro does not implement; "
+                "export with kwsauto's int8 TFLite writer, which uses only TFLM builtins."
+            )
+        if "Failed to allocate" not in text or arena_size is not None or size >= _MAX_ARENA_BYTES:
+            raise KwsautoError(f"TFLite Micro cannot load {path}: {text or 'no reason given'}.")
+        size *= 4
+
+
+def tflm_arena_usage(path: Path) -> ArenaUsage:
+    """The arena TFLM allocates for the model at ``path`` (head, tail and their sum), after one invocation."""
+    path = Path(path)
+    data = _read_model(path)
+    interpreter = _tflm_interpreter(path, data)
+    details = interpreter.get_input_details(0)
+    interpreter.set_input(np.zeros(details["shape"], dtype=details["dtype"]), 0)
+    interpreter.invoke()
+    with _c_stderr() as log:
+        interpreter.print_allocations()
+    totals: dict[str, int] = {}
+    sections: list[tuple[str, int]] = []
+    for line in log:
+        if m := _ALLOCATION.search(line):
+            totals[m.group(1)] = int(m.group(2))
+        elif m := _SECTION.search(line):
+            sections.append((m.group(1), int(m.group(2))))
+    if set(totals) != {"total", "head", "tail"}:
+        raise KwsautoError(f"TFLite Micro printed no arena allocations for {path}; update the tflite-micro package.")
+    return ArenaUsage(totals["total"], totals["head"], totals["tail"], tuple(sections))
+
+
+def tflm_arena_bytes(path: Path) -> int:
+    """The arena bytes TFLM uses for the model at ``path`` (``tensor_arena`` must be at least this big)."""
+    return tflm_arena_usage(path).total_bytes
+
+
+def run_tflm(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
+    """Run each of ``int8_inputs`` ``[n, *input_shape[1:]]`` through TFLite Micro; int8 outputs ``[n, classes]``."""
+    path = Path(path)
+    interpreter = _tflm_interpreter(path, _read_model(path))
+    shape = tuple(interpreter.get_input_details(0)["shape"])
+    outputs = []
+    for x in np.asarray(int8_inputs, dtype=np.int8):
+        interpreter.set_input(x.reshape(shape), 0)
+        interpreter.invoke()
+        outputs.append(np.array(interpreter.get_output(0)).reshape(-1))
+    return np.stack(outputs)
+
+
+def run_litert(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
+    """Run each of ``int8_inputs`` through the LiteRT interpreter (builtin kernels, no delegate)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    path = Path(path)
+    data = _read_model(path)
+    try:
+        interpreter = Interpreter(
+            model_content=data,
+            num_threads=1,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        )
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        reason = " ".join(str(err).split())
+        raise KwsautoError(f"LiteRT cannot load {path}: {reason}.") from None
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    outputs = []
+    for x in np.asarray(int8_inputs, dtype=np.int8):
+        interpreter.set_tensor(inp["index"], x.reshape(inp["shape"]))
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(out["index"]).reshape(-1).copy())
+    return np.stack(outputs)

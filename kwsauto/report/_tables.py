@@ -1,0 +1,144 @@
+"""Rich renderables for results: the leaderboard, the chosen model's panel, per-class metrics, confusion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from kwsauto.units import format_bytes
+
+__all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table", "sort_rows"]
+
+_STATE_STYLE = {"complete": "green", "infeasible": "yellow", "pruned": "blue", "fail": "red", "failed": "red", "running": "cyan"}
+
+
+def _fmt_acc(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _fmt_bytes(value: float | None) -> str:
+    return "" if value is None else format_bytes(value)
+
+
+def sort_rows(rows: Sequence[dict[str, Any]], key: str = "val_accuracy", feasible_only: bool = False) -> list[dict]:
+    """Rows sorted by ``key`` (accuracies descending, costs ascending); missing values last."""
+    rows = [r for r in rows if not feasible_only or (r.get("feasible") and r.get("state") == "complete")]
+    descending = key in ("val_accuracy", "test_accuracy")
+
+    def sort_key(row: dict) -> tuple:
+        value = row.get(key)
+        if value is None:
+            return (1, 0.0, row["number"])
+        return (0, -value if descending else value, row["number"])
+
+    return sorted(rows, key=sort_key)
+
+
+def leaderboard_table(rows: Sequence[dict[str, Any]], *, top: int | None = 10, title: str = "Leaderboard") -> Table:
+    """Top trials, then the infeasible ones with the limit they broke and by how much."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
+    for name, justify in (
+        ("#", "right"),
+        ("state", "left"),
+        ("val acc", "right"),
+        ("test acc", "right"),
+        ("model", "left"),
+        ("RAM", "right"),
+        ("flash", "right"),
+        ("latency", "right"),
+        ("time", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name != "note")
+    shown = list(rows[:top] if top else rows)
+    for row in shown:
+        params = row.get("params") or {}
+        model = _model_name(params)
+        note = "; ".join(row.get("violations") or []) or (row.get("error") or "")
+        if row.get("state") == "pruned" and row.get("epochs_run") is not None:
+            note = f"pruned after epoch {row['epochs_run']}"
+        style = _STATE_STYLE.get(row.get("state", ""), "")
+        table.add_row(
+            str(row["number"]),
+            Text(row.get("state", ""), style=style),
+            _fmt_acc(row.get("val_accuracy")),
+            _fmt_acc(row.get("test_accuracy")),
+            model,
+            _fmt_bytes(row.get("ram_bytes")),
+            _fmt_bytes(row.get("flash_bytes")),
+            "" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",
+            "" if row.get("seconds") is None else f"{row['seconds']:.0f}s",
+            Text(note[:80], style="dim"),
+        )
+    if top and len(rows) > top:
+        table.caption = f"{len(rows) - top} more trial(s): `kwsauto leaderboard RUN_DIR --top {len(rows)}`"
+    return table
+
+
+def _model_name(params: dict[str, Any]) -> str:
+    arch = params.get("model.arch", "")
+    width = params.get("model.width")
+    name = f"{arch or 'fixed'}" + (f" x{width:g}" if width is not None else "")
+    if params.get("features.frame_stride_s"):
+        name += f" @{1000 * params['features.frame_stride_s']:.0f}ms"
+    return name
+
+
+def best_panel(card: dict[str, Any], run_dir: Path) -> Panel:
+    """The chosen model: accuracy, its share of each limit, and its files."""
+    metrics, footprint, limits = card["metrics"], card["footprint"], card["limits"]
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("model", f"{card['model']} (trial {card['trial']}), {len(card['labels'])} classes")
+    demo = " (synthetic demo voices: not a measure of real speech)" if card["data"].get("demo") else ""
+    table.add_row(
+        "accuracy",
+        f"val {_fmt_acc(metrics['val_accuracy'])} · test {_fmt_acc(metrics['test_accuracy'])} float, "
+        f"{_fmt_acc(metrics['test_accuracy_int8'])} int8 · macro-F1 {metrics['test_macro_f1']:.3f}{demo}",
+    )
+    for key, label in (("ram_bytes", "RAM"), ("flash_bytes", "flash"), ("latency_ms", "latency")):
+        value = footprint[key]
+        limit = limits.get(key)
+        shown = f"{value:.1f} ms" if key == "latency_ms" else format_bytes(value)
+        if limit:
+            limit_text = f"{limit:.0f} ms" if key == "latency_ms" else format_bytes(limit)
+            shown += f" of {limit_text} ({100 * value / limit:.0f}%)"
+        table.add_row(label, shown)
+    table.add_row("device", f"{footprint['device']} · {footprint['macs'] / 1e6:.2f} M MACs · {footprint['params']:,} params")
+    files = [str(run_dir / "best" / name) for name in card["files"].values()] + [str(run_dir / "best" / "card.json")]
+    table.add_row("files", "\n".join(files))
+    return Panel(table, title="Chosen model", border_style="green", expand=False)
+
+
+def class_metrics_table(metrics: dict[str, Any], title: str = "Per-class metrics") -> Table:
+    """Precision, recall, F1 and support per class from a ``ClassMetrics.to_dict()``."""
+    table = Table(title=title, box=box.SIMPLE)
+    for name in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(name, justify="left" if name == "class" else "right")
+    for label, m in metrics["per_class"].items():
+        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
+    table.caption = f"accuracy {_fmt_acc(metrics['accuracy'])} · macro-F1 {metrics['macro_f1']:.3f}"
+    return table
+
+
+def confusion_table(labels: Sequence[str], confusion: Sequence[Sequence[int]], title: str = "Confusion matrix") -> Table:
+    """Rows: true class; columns: predicted class. The diagonal is green, errors red."""
+    table = Table(title=title, box=box.SIMPLE, header_style="bold")
+    table.add_column("true \\ pred")
+    short = [label[:6] for label in labels]
+    for name in short:
+        table.add_column(name, justify="right")
+    for i, row in enumerate(confusion):
+        cells = [Text(str(v), style="green" if i == j else ("red" if v else "dim")) for j, v in enumerate(row)]
+        table.add_row(labels[i], *cells)
+    return table
+
+
