@@ -37,7 +37,7 @@ def write_tone_dataset(root: Path, speakers: int = 6, reps: int = 2, labels=LABE
 
 @pytest.fixture(scope="session")
 def tone_dataset(tmp_path_factory) -> Path:
-    return write_tone_dataset(tmp_path_factory.mktemp("tones"), speakers=8, reps=3)
+    return write_tone_dataset(tmp_path_factory.mktemp("tones"), speakers=8, reps=6)
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from torch import nn
 from kwsauto.errors import ConfigError
 from kwsauto.export._graph import _ALIASES, Int8Graph, OpSpec
 
-__all__ = ["QuantParams", "QuantizedOp", "QuantizedGraph", "quantize_graph", "placeholder_quantized_graph"]
+__all__ = ["QuantParams", "QuantizedGraph", "QuantizedOp", "placeholder_quantized_graph", "quantize_graph"]
 
 _LOGGER = logging.getLogger(__name__)
 SOFTMAX_OUTPUT = (1.0 / 256.0, -128)  # TFLite's fixed int8 softmax output quantization
@@ -78,7 +78,9 @@ class QuantizedGraph:
         return self.activations[self.graph.output]
 
 
-def quantize_graph(model: nn.Module, graph: Int8Graph, calibration: torch.Tensor, batch_size: int = 64) -> QuantizedGraph:
+def quantize_graph(
+    model: nn.Module, graph: Int8Graph, calibration: torch.Tensor, batch_size: int = 64
+) -> QuantizedGraph:
     """Quantize the trained ``model`` (traced as ``graph``) to int8, calibrating on features ``[n, 1, H, W]``."""
     if calibration.ndim != 4 or len(calibration) == 0:
         raise ConfigError(
@@ -103,7 +105,9 @@ def quantize_graph(model: nn.Module, graph: Int8Graph, calibration: torch.Tensor
 def placeholder_quantized_graph(graph: Int8Graph) -> QuantizedGraph:
     """``graph`` with zero weights and unit scales: serializes to exactly the size of the trained model."""
     softmax = QuantParams((SOFTMAX_OUTPUT[0],), (SOFTMAX_OUTPUT[1],))
-    activations = tuple(softmax if t.index == graph.output else QuantParams((1.0,), (0,)) for t in graph.tensors)
+    activations = tuple(
+        softmax if t.index == graph.output else QuantParams((1.0,), (0,)) for t in graph.tensors
+    )
     ops = []
     for op in graph.ops:
         if op.kind not in _WEIGHTED:
@@ -152,7 +156,11 @@ def _value_nodes(traced: torch.fx.GraphModule) -> tuple[dict[str, str], dict[str
             tensor_of[node.name] = tensor_of[src.name]
             module = modules[node.target]
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                if src.op != "call_module" or not isinstance(modules[src.target], (nn.Conv2d, nn.Linear)) or len(src.users) != 1:
+                if (
+                    src.op != "call_module"
+                    or not isinstance(modules[src.target], (nn.Conv2d, nn.Linear))
+                    or len(src.users) != 1
+                ):
                     raise ConfigError(
                         f"BatchNorm {node.target} does not directly follow a conv or linear layer, so it cannot be "
                         "folded for int8 export; place each BatchNorm right after its conv."
@@ -200,7 +208,7 @@ def _asymmetric(lo: float, hi: float) -> QuantParams:
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     if hi - lo < _MIN_RANGE:
         hi = lo + _MIN_RANGE
-    scale = (hi - lo) / 255.0
+    scale = float(np.float32((hi - lo) / 255.0))  # as the flatbuffer stores it
     zero_point = int(np.clip(round(-128 - lo / scale), -128, 127))
     return QuantParams((float(scale),), (zero_point,))
 
@@ -225,7 +233,11 @@ def _activation_params(graph: Int8Graph, ranges: dict[str, tuple[float, float]])
 def _folded(module: nn.Module, bn: nn.Module | None) -> tuple[np.ndarray, np.ndarray]:
     """Float weight (torch layout) and bias of ``module`` with ``bn`` folded in."""
     w = module.weight.detach().double()
-    b = module.bias.detach().double() if module.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    b = (
+        module.bias.detach().double()
+        if module.bias is not None
+        else torch.zeros(w.shape[0], dtype=torch.float64)
+    )
     if bn is not None:
         gain = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)  # [out]
         w = w * gain.reshape(-1, *([1] * (w.ndim - 1)))
@@ -243,7 +255,7 @@ def _tflite_layout(op: OpSpec, w: np.ndarray, graph: Int8Graph) -> np.ndarray:
     if producer is not None and producer.kind == "RESHAPE":
         shape = graph.tensors[producer.inputs[0]].shape
         if len(shape) == 4 and shape[1] * shape[2] > 1:  # flatten of NCHW vs NHWC: reorder the FC's columns
-            n, h, wd, c = shape
+            _, h, wd, c = shape
             return w.reshape(w.shape[0], c, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
     return w
 
@@ -272,11 +284,12 @@ def _quantize_op(
     else:
         absmax = np.abs(np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)).max(axis=1)
     w_scale = np.where(absmax > 0, absmax / 127.0, 1.0)  # an all-zero channel keeps a harmless unit scale
+    w_scale = w_scale.astype(np.float32).astype(np.float64)  # quantize with the scales the file will hold
     shape = [1] * w.ndim
     shape[axis] = -1
     q = np.clip(np.round(w / w_scale.reshape(shape)), -127, 127).astype(np.int8)
     in_scale = activations[op.inputs[0]].scale[0]
-    b_scale = in_scale * w_scale  # per channel, or one scale for a per-tensor fully-connected layer
+    b_scale = (in_scale * w_scale).astype(np.float32).astype(np.float64)  # per channel, or one for an FC
     qb = np.clip(np.round(b / b_scale), -(2**31), 2**31 - 1).astype(np.int32)
     return QuantizedOp(
         op,

@@ -24,7 +24,14 @@ from kwsauto.errors import KwsautoError
 from kwsauto.export._graph import Int8Graph, OpSpec
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams, placeholder_quantized_graph
 
-__all__ = ["tflite_bytes", "write_tflite", "tflite_size_bytes", "read_tflite_metadata", "METADATA_NAME", "OP_VERSIONS"]
+__all__ = [
+    "METADATA_NAME",
+    "OP_VERSIONS",
+    "read_tflite_metadata",
+    "tflite_bytes",
+    "tflite_size_bytes",
+    "write_tflite",
+]
 
 _LOGGER = logging.getLogger(__name__)
 METADATA_NAME = "kwsauto"
@@ -45,7 +52,9 @@ def _schema() -> Any:
     try:
         from ai_edge_litert import schema_py_generated
     except ImportError as err:  # pragma: no cover - a dependency of the export extra
-        raise KwsautoError("Writing .tflite files needs the LiteRT schema; install it with `pip install ai-edge-litert`.") from err
+        raise KwsautoError(
+            "Writing .tflite files needs the LiteRT schema; install it with `pip install ai-edge-litert`."
+        ) from err
     return schema_py_generated
 
 
@@ -122,7 +131,9 @@ class _Writer:
         quant.quantizedDimension = params.axis
         return quant
 
-    def _tensor(self, name: str, shape: Sequence[int], dtype: int, params: QuantParams | None, data: bytes | None) -> int:
+    def _tensor(
+        self, name: str, shape: Sequence[int], dtype: int, params: QuantParams | None, data: bytes | None
+    ) -> int:
         tensor = self.s.TensorT()
         tensor.name = name
         tensor.shape = np.asarray(shape, dtype=np.int32)
@@ -180,17 +191,34 @@ class _Writer:
         if qop.weights is not None:
             assert qop.weight_quant is not None and qop.bias_quant is not None and qop.bias is not None
             inputs.append(
-                self._tensor(f"{op.name}/weights", qop.weights.shape, s.TensorType.INT8, qop.weight_quant,
-                             np.ascontiguousarray(qop.weights, dtype=np.int8).tobytes())
+                self._tensor(
+                    f"{op.name}/weights",
+                    qop.weights.shape,
+                    s.TensorType.INT8,
+                    qop.weight_quant,
+                    np.ascontiguousarray(qop.weights, dtype=np.int8).tobytes(),
+                )
             )
             inputs.append(
-                self._tensor(f"{op.name}/bias", qop.bias.shape, s.TensorType.INT32, qop.bias_quant,
-                             np.ascontiguousarray(qop.bias, dtype="<i4").tobytes())
+                self._tensor(
+                    f"{op.name}/bias",
+                    qop.bias.shape,
+                    s.TensorType.INT32,
+                    qop.bias_quant,
+                    np.ascontiguousarray(qop.bias, dtype="<i4").tobytes(),
+                )
             )
         if op.kind == "RESHAPE":
             shape = self.q.graph.tensors[op.output].shape
-            inputs.append(self._tensor(f"{op.name}/shape", (len(shape),), s.TensorType.INT32, None,
-                                       np.asarray(shape, dtype="<i4").tobytes()))
+            inputs.append(
+                self._tensor(
+                    f"{op.name}/shape",
+                    (len(shape),),
+                    s.TensorType.INT32,
+                    None,
+                    np.asarray(shape, dtype="<i4").tobytes(),
+                )
+            )
         operator = s.OperatorT()
         operator.opcodeIndex = self._opcode(op.kind)
         operator.inputs = inputs
@@ -203,27 +231,45 @@ class _Writer:
         padding = s.Padding.SAME if op.padding == "SAME" else s.Padding.VALID
         act = getattr(s.ActivationFunctionType, op.activation)
         if op.kind == "CONV_2D":
-            o = s.Conv2DOptionsT(padding=padding, strideH=op.stride[0], strideW=op.stride[1], fusedActivationFunction=act)
+            o = s.Conv2DOptionsT(
+                padding=padding, strideH=op.stride[0], strideW=op.stride[1], fusedActivationFunction=act
+            )
             return s.BuiltinOptions.Conv2DOptions, o
         if op.kind == "DEPTHWISE_CONV_2D":
             o = s.DepthwiseConv2DOptionsT(
-                padding=padding, strideH=op.stride[0], strideW=op.stride[1], depthMultiplier=1, fusedActivationFunction=act
+                padding=padding,
+                strideH=op.stride[0],
+                strideW=op.stride[1],
+                depthMultiplier=1,
+                fusedActivationFunction=act,
             )
             return s.BuiltinOptions.DepthwiseConv2DOptions, o
         if op.kind == "FULLY_CONNECTED":
-            return s.BuiltinOptions.FullyConnectedOptions, s.FullyConnectedOptionsT(fusedActivationFunction=act)
+            return s.BuiltinOptions.FullyConnectedOptions, s.FullyConnectedOptionsT(
+                fusedActivationFunction=act
+            )
         if op.kind == "ADD":
             return s.BuiltinOptions.AddOptions, s.AddOptionsT(fusedActivationFunction=act)
         if op.kind == "AVERAGE_POOL_2D":
             _, h, w, _ = self.q.graph.tensors[op.inputs[0]].shape
-            o = s.Pool2DOptionsT(padding=s.Padding.VALID, strideH=1, strideW=1, filterHeight=h, filterWidth=w,
-                                 fusedActivationFunction=act)
+            o = s.Pool2DOptionsT(
+                padding=s.Padding.VALID,
+                strideH=1,
+                strideW=1,
+                filterHeight=h,
+                filterWidth=w,
+                fusedActivationFunction=act,
+            )
             return s.BuiltinOptions.Pool2DOptions, o
         if op.kind == "RESHAPE":
-            return s.BuiltinOptions.ReshapeOptions, s.ReshapeOptionsT(newShape=list(self.q.graph.tensors[op.output].shape))
+            return s.BuiltinOptions.ReshapeOptions, s.ReshapeOptionsT(
+                newShape=list(self.q.graph.tensors[op.output].shape)
+            )
         if op.kind == "SOFTMAX":
             return s.BuiltinOptions.SoftmaxOptions, s.SoftmaxOptionsT(beta=1.0)
-        raise KwsautoError(f"Op {op.kind} ({op.name}) has no int8 TFLite writer; supported: {', '.join(OP_VERSIONS)}.")
+        raise KwsautoError(
+            f"Op {op.kind} ({op.name}) has no int8 TFLite writer; supported: {', '.join(OP_VERSIONS)}."
+        )
 
 
 _ALIGNED: dict[int, type] = {}
@@ -234,7 +280,7 @@ def _aligned_buffer_type(schema: Any) -> type:
     if id(schema) not in _ALIGNED:
 
         class AlignedBufferT(schema.BufferT):  # type: ignore[name-defined, misc]
-            def Pack(self, builder: Any) -> int:  # noqa: N802 - the flatbuffers object API's name
+            def Pack(self, builder: Any) -> int:  # the flatbuffers object API's name
                 data = None
                 if self.data is not None:
                     payload = bytes(self.data)

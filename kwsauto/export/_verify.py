@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import struct
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -28,18 +29,19 @@ from kwsauto.errors import KwsautoError
 
 __all__ = [
     "ArenaUsage",
-    "tflm_arena_usage",
-    "tflm_arena_bytes",
-    "run_tflm",
-    "run_litert",
-    "quantize_features",
     "dequantize_outputs",
+    "quantize_features",
+    "run_litert",
+    "run_tflm",
     "tflite_io_quant",
     "tflite_op_names",
+    "tflm_arena_bytes",
+    "tflm_arena_usage",
 ]
 
 _LOGGER = logging.getLogger(__name__)
 _MIN_ARENA_BYTES = 1 << 20
+_ARENA_STEP = 16
 _MAX_ARENA_BYTES = 1 << 30
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'")
 _ALLOCATION = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
@@ -48,14 +50,17 @@ _SECTION = re.compile(r"'([^']+)' used (\d+) bytes")
 
 @dataclass(frozen=True)
 class ArenaUsage:
-    """TFLM's arena, as its ``RecordingMicroAllocator`` reports it after the model is allocated.
+    """TFLM's arena for one model, from its ``RecordingMicroAllocator`` and from trial allocations.
 
-    ``head_bytes`` is the non-persistent part (the memory planner's activation tensors and kernel scratch),
-    ``tail_bytes`` the persistent part (eval tensors, node structs, per-channel quantization data);
-    ``sections`` breaks the tail down by TFLM's recording categories.
+    ``arena_bytes`` is the smallest ``tensor_arena`` (a multiple of 16 bytes) TFLM accepts: about ``used_bytes``
+    (head + tail), more when memory planning needs temporary space beyond a small head. ``head_bytes`` is the
+    non-persistent part (the memory planner's activation tensors and kernel scratch), ``tail_bytes`` the
+    persistent part; ``sections`` breaks the tail down by TFLM's recording categories (the allocator's own
+    objects are the rest). Sizes are from a 64-bit host build: pointer-holding structs are smaller on Cortex-M.
     """
 
-    total_bytes: int
+    arena_bytes: int
+    used_bytes: int
     head_bytes: int
     tail_bytes: int
     sections: tuple[tuple[str, int], ...] = ()
@@ -72,8 +77,10 @@ def _read_model(path: Path) -> bytes:
         raise KwsautoError(f"{path} is not a TFLite model (no TFL3 file identifier); pass a .tflite file.")
     try:
         _model_object(data)
-    except Exception:  # a truncated or corrupt flatbuffer fails in many ways while parsing
-        raise KwsautoError(f"{path} is a corrupt TFLite model (its flatbuffer does not parse); export it again.") from None
+    except (struct.error, IndexError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        raise KwsautoError(
+            f"{path} is a corrupt TFLite model (its flatbuffer does not parse); export it again."
+        ) from None
     return data
 
 
@@ -89,7 +96,10 @@ def tflite_op_names(path: Path) -> list[str]:
 
     model = _model_object(_read_model(path))
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    codes = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), str(c.builtinCode)) for c in model.operatorCodes]
+    codes = [
+        names.get(max(c.builtinCode, c.deprecatedBuiltinCode), str(c.builtinCode))
+        for c in model.operatorCodes
+    ]
     return [codes[op.opcodeIndex] for op in model.subgraphs[0].operators or []]
 
 
@@ -101,7 +111,9 @@ def tflite_io_quant(path: Path) -> tuple[tuple[float, int], tuple[float, int]]:
     for index in (graph.inputs[0], graph.outputs[0]):
         quant = graph.tensors[index].quantization
         if quant is None or quant.scale is None or len(quant.scale) != 1:
-            raise KwsautoError(f"{path} has no per-tensor int8 quantization on its input/output; export an int8 model.")
+            raise KwsautoError(
+                f"{path} has no per-tensor int8 quantization on its input/output; export an int8 model."
+            )
         pairs.append((float(quant.scale[0]), int(quant.zeroPoint[0])))
     return pairs[0], pairs[1]
 
@@ -160,7 +172,7 @@ def _tflm_interpreter(path: Path, data: bytes, arena_size: int | None = None) ->
 
 
 def tflm_arena_usage(path: Path) -> ArenaUsage:
-    """The arena TFLM allocates for the model at ``path`` (head, tail and their sum), after one invocation."""
+    """The arena TFLM allocates for the model at ``path`` (head, tail, sum) and the smallest one it accepts."""
     path = Path(path)
     data = _read_model(path)
     interpreter = _tflm_interpreter(path, data)
@@ -177,13 +189,50 @@ def tflm_arena_usage(path: Path) -> ArenaUsage:
         elif m := _SECTION.search(line):
             sections.append((m.group(1), int(m.group(2))))
     if set(totals) != {"total", "head", "tail"}:
-        raise KwsautoError(f"TFLite Micro printed no arena allocations for {path}; update the tflite-micro package.")
-    return ArenaUsage(totals["total"], totals["head"], totals["tail"], tuple(sections))
+        raise KwsautoError(
+            f"TFLite Micro printed no arena allocations for {path}; update the tflite-micro package."
+        )
+    used = totals["total"]
+    usage = ArenaUsage(_smallest_arena(data, used), used, totals["head"], totals["tail"], tuple(sections))
+    _LOGGER.debug("TFLM arena of %s: %s", path, usage)
+    return usage
+
+
+def _fits(data: bytes, arena_size: int) -> bool:
+    from tflite_micro.python.tflite_micro import runtime
+
+    with _c_stderr():
+        try:
+            runtime.Interpreter.from_bytes(data, arena_size=arena_size)
+        except RuntimeError:
+            return False
+    return True
+
+
+def _smallest_arena(data: bytes, used: int) -> int:
+    """The smallest arena, in 16-byte steps (a firmware's ``alignas(16)`` array), that TFLM allocates in.
+
+    ``used`` is close to it: below by the temporary space that memory planning needs (when that exceeds the
+    head), above by up to a few bytes of alignment slack.
+    """
+    step = _ARENA_STEP
+    high = -(-used // step)  # in units of ``step``; grown until it fits
+    increment = 64
+    while not _fits(data, high * step):
+        high += increment
+        increment *= 2
+    low = max(high - increment, 0)  # shrunk until it fails (0 bytes always does)
+    while low > 0 and _fits(data, low * step):
+        low //= 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if _fits(data, mid * step) else (mid, high)
+    return high * step
 
 
 def tflm_arena_bytes(path: Path) -> int:
-    """The arena bytes TFLM uses for the model at ``path`` (``tensor_arena`` must be at least this big)."""
-    return tflm_arena_usage(path).total_bytes
+    """The smallest ``tensor_arena`` in bytes that TFLM accepts for the model at ``path``."""
+    return tflm_arena_usage(path).arena_bytes
 
 
 def run_tflm(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
@@ -199,8 +248,12 @@ def run_tflm(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
     return np.stack(outputs)
 
 
-def run_litert(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
-    """Run each of ``int8_inputs`` through the LiteRT interpreter (builtin kernels, no delegate)."""
+def run_litert(path: Path, int8_inputs: np.ndarray, *, reference_kernels: bool = True) -> np.ndarray:
+    """Run each of ``int8_inputs`` through the LiteRT interpreter; int8 outputs ``[n, classes]``.
+
+    LiteRT's reference kernels round as TFLM's (and CMSIS-NN's) do; its optimized kernels round some
+    requantizations differently, one LSB per op, which adds up over a deep network.
+    """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     path = Path(path)
@@ -209,7 +262,11 @@ def run_litert(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
         interpreter = Interpreter(
             model_content=data,
             num_threads=1,
-            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+            experimental_op_resolver_type=(
+                OpResolverType.BUILTIN_REF
+                if reference_kernels
+                else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            ),
         )
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as err:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from kwsauto.errors import ConfigError
+from kwsauto.errors import ConfigError, did_you_mean
 
 __all__ = ["ModelSpec"]
 
@@ -24,6 +24,13 @@ class ModelSpec:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
+        from kwsauto.models._registry import ARCHITECTURES
+
+        if self.arch not in ARCHITECTURES:
+            raise ConfigError(
+                f"Unknown architecture {self.arch!r}{did_you_mean(self.arch, ARCHITECTURES)}; "
+                f"valid: {sorted(ARCHITECTURES)}."
+            )
         if not 0.0 < self.width <= 2.0:
             raise ConfigError(f"Width multiplier must be in (0, 2], but got width={self.width!r}.")
         if self.head_units < 0:

@@ -137,7 +137,6 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     space = load_space(settings.space)
     hooks = load_expert(settings.expert)
     study_name = settings.resolved_study_name()
-    run = RunFolder(Path(settings.out or Path("runs") / study_name)).prepare()
 
     demo = settings.data is None
     if demo:
@@ -147,6 +146,7 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     else:
         data = Path(settings.data)
     index = load_dataset(data, settings.dataset)
+    run = RunFolder(Path(settings.out or Path("runs") / study_name)).prepare()
     record = _settings_record(settings, data, demo)
     _check_resume(run, record)
     ensure_space_can_fit(space.architecture_choices(), len(index.labels), device, settings.budget)

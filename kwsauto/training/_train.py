@@ -19,6 +19,7 @@ from kwsauto.training._datamodule import KwsDataModule
 from kwsauto.training._expert import ExpertHooks
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
 from kwsauto.training._module import KwsLightningModule
+from kwsauto.training._precise_bn import STEPS_NEEDING_PRECISE_BN, PreciseBatchNorm
 from kwsauto.training._progress import EpochListener, EpochReporter
 
 __all__ = ["TrainResult", "fit", "evaluate"]
@@ -71,6 +72,9 @@ def fit(
     best = RestoreBestWeights("val_acc")
     reporter = EpochReporter(listener)
     all_callbacks: list[pl.Callback] = [best, reporter, *callbacks]
+    train_x = features["train"].features
+    if len(train_x) / config.train.batch_size < STEPS_NEEDING_PRECISE_BN:
+        all_callbacks.insert(0, PreciseBatchNorm(train_x, config.train.batch_size, seed=config.train.seed))
     if config.train.early_stopping_patience > 0:
         all_callbacks.append(
             pl.callbacks.EarlyStopping("val_acc", mode="max", patience=config.train.early_stopping_patience)

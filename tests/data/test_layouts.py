@@ -20,7 +20,7 @@ def test_folder_per_label_gets_a_speaker_disjoint_split(tone_dataset):
     assert index.split_source == "speaker"
     assert all(index.split(s) for s in ("train", "val", "test"))
     assert _speaker_disjoint(index)
-    assert len(index.clips) == 3 * 8 * 3
+    assert len(index.clips) == 3 * 8 * 6
 
 
 @pytest.mark.parametrize(

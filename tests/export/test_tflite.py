@@ -1,0 +1,220 @@
+"""The int8 .tflite file: it runs in LiteRT and TFLite Micro alike, agrees with the float model, and carries labels.
+
+Each architecture is trained for a few seconds on synthetic spectrograms (a class-dependent band of energy at a
+random time), so its outputs are meaningful, then quantized and written once per module.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from kwsauto.device import Buffer, plan_arena
+from kwsauto.errors import KwsautoError
+from kwsauto.export._c_array import write_c_array
+from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, trace_int8_graph
+from kwsauto.export._quantize import quantize_graph
+from kwsauto.export._tflite import read_tflite_metadata, tflite_size_bytes, write_tflite
+from kwsauto.export._verify import (
+    quantize_features,
+    run_litert,
+    run_tflm,
+    tflite_op_names,
+    tflm_arena_usage,
+)
+from kwsauto.models import ModelSpec, create_model
+
+INPUT_SHAPE = (1, 49, 10)  # [channels, frames, coeffs]; odd/even sizes give TF SAME's asymmetric padding
+LABELS = ("down", "go", "left", "no")
+FEATURES = {"kind": "mfe", "frame_stride_s": 0.02, "n_filters": 10}
+SPECS = {
+    "mobilenetv1": ModelSpec("mobilenetv1", 0.1, dropout=0.0),
+    "mobilenetv2": ModelSpec("mobilenetv2", 0.1, dropout=0.0),
+    "dscnn": ModelSpec("dscnn", 0.25, head_units=16, dropout=0.0),
+}
+
+
+def synthetic_spectrograms(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` MFE-like ``[n, 1, frames, coeffs]`` clips in [0, 1]: class k lights coefficient band k at a random time."""
+    g = torch.Generator().manual_seed(seed)
+    _, frames, coeffs = INPUT_SHAPE
+    labels = torch.arange(n) % len(LABELS)
+    x = 0.15 * torch.rand(n, *INPUT_SHAPE, generator=g)
+    band, length = coeffs // len(LABELS), frames // 3
+    starts = torch.randint(0, frames - length, (n,), generator=g)
+    for i in range(n):
+        k, t = int(labels[i]), int(starts[i])
+        x[i, 0, t : t + length, k * band : (k + 1) * band] += 0.6 + 0.2 * torch.rand(1, generator=g)
+    return x.clamp(0, 1), labels
+
+
+@dataclass
+class Exported:
+    arch: str
+    graph: Int8Graph
+    path: Path
+    float_probs: np.ndarray  # [n, classes] on the test clips
+    labels: np.ndarray
+    int8_inputs: np.ndarray  # [n, frames, coeffs, 1]
+
+
+def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int) -> None:
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), 32):
+            idx = order[i : i + 32]
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+
+
+@pytest.fixture(scope="module", params=sorted(SPECS))
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    arch = request.param
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny nets: one thread is faster and leaves the other core alone
+    try:
+        torch.manual_seed(0)
+        x_train, y_train = synthetic_spectrograms(256, seed=0)
+        x_test, y_test = synthetic_spectrograms(200, seed=1)
+        model = create_model(SPECS[arch], len(LABELS), INPUT_SHAPE)
+        _train(model, x_train, y_train, epochs=20)
+        with torch.no_grad():
+            float_probs = torch.softmax(model(x_test), dim=1).numpy()
+        graph = trace_int8_graph(model, INPUT_SHAPE)
+        qgraph = quantize_graph(model, graph, x_train)
+    finally:
+        torch.set_num_threads(threads)
+    path = write_tflite(
+        qgraph, tmp_path_factory.mktemp(arch) / "model_int8.tflite", labels=LABELS, feature_params=FEATURES
+    )
+    return Exported(arch, graph, path, float_probs, y_test.numpy(), quantize_features(path, x_test.numpy()))
+
+
+def test_float_model_learned_the_task(exported: Exported) -> None:
+    assert (exported.float_probs.argmax(1) == exported.labels).mean() >= 0.9
+
+
+def test_litert_top1_agrees_with_float(exported: Exported) -> None:
+    outputs = run_litert(exported.path, exported.int8_inputs)
+    assert outputs.dtype == np.int8 and outputs.shape == exported.float_probs.shape
+    assert (outputs.argmax(1) == exported.float_probs.argmax(1)).mean() >= 0.95
+
+
+def test_tflm_matches_litert_within_one_lsb(exported: Exported) -> None:
+    reference = run_litert(exported.path, exported.int8_inputs[:50]).astype(np.int32)
+    micro = run_tflm(exported.path, exported.int8_inputs[:50]).astype(np.int32)
+    assert micro.shape == reference.shape
+    assert np.abs(micro - reference).max() <= 1
+
+
+def test_ops_are_the_graphs_tflm_builtins(exported: Exported) -> None:
+    names = tflite_op_names(exported.path)
+    assert names == [op.kind for op in exported.graph.ops]
+    assert set(names) <= set(SUPPORTED_OPS)
+    assert ("ADD" in names) == (exported.arch == "mobilenetv2")
+    head = ["AVERAGE_POOL_2D", "RESHAPE"] + ["FULLY_CONNECTED"] * (
+        2 if SPECS[exported.arch].head_units else 1
+    )
+    assert names[-len(head) - 1 :] == [*head, "SOFTMAX"]
+
+
+def test_metadata_round_trips(exported: Exported) -> None:
+    assert read_tflite_metadata(exported.path) == {"labels": list(LABELS), "features": FEATURES}
+
+
+def test_constant_buffers_are_16_byte_aligned(exported: Exported) -> None:
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = exported.path.read_bytes()
+    model = schema.Model.GetRootAs(data, 0)
+    starts = []
+    for i in range(model.BuffersLength()):
+        buffer = model.Buffers(i)
+        if buffer.DataLength():
+            starts.append(buffer._tab.Vector(buffer._tab.Offset(4)))  # absolute offset of the data
+    assert len(starts) > 2 and all(s % 16 == 0 for s in starts)
+    assert len(data) % 16 == 0
+
+
+def test_size_is_known_before_training(exported: Exported) -> None:
+    size = tflite_size_bytes(exported.graph, labels=LABELS, feature_params=FEATURES)
+    assert size == exported.path.stat().st_size
+
+
+def test_tflm_arena_is_measured_exactly(exported: Exported) -> None:
+    from tflite_micro.python.tflite_micro import runtime
+
+    usage = tflm_arena_usage(exported.path)
+    assert usage.used_bytes == usage.head_bytes + usage.tail_bytes > 0
+    assert 0 < sum(size for _, size in usage.sections) <= usage.tail_bytes
+    assert usage.arena_bytes % 16 == 0 and usage.arena_bytes >= usage.used_bytes - 16
+    runtime.Interpreter.from_file(str(exported.path), arena_size=usage.arena_bytes)  # exactly enough...
+    with pytest.raises(RuntimeError):
+        runtime.Interpreter.from_file(str(exported.path), arena_size=usage.arena_bytes - 16)  # ...and no less
+    # TFLM's head holds the planned activations; kwsauto's replay of its planner must agree.
+    graph = exported.graph
+    lifetimes = graph.lifetimes()
+    planned, _ = plan_arena([Buffer(t.n_bytes, *lifetimes[t.index], t.name) for t in graph.tensors])
+    assert usage.head_bytes == planned
+
+
+def test_c_array_holds_the_file(exported: Exported, tmp_path: Path) -> None:
+    header, source = write_c_array(exported.path, tmp_path / "model_int8.h", tmp_path / "model_int8.cc")
+    text = source.read_text()
+    size = exported.path.stat().st_size
+    assert f"const unsigned int g_model_len = {size};" in text
+    assert "alignas(16) const unsigned char g_model[]" in text
+    assert bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", text)) == exported.path.read_bytes()
+    assert header.read_text().count("#ifndef MODEL_INT8_H_") == 1
+    compiler = shutil.which("g++")
+    if compiler and exported.arch == "dscnn":
+        subprocess.run([compiler, "-std=c++17", "-c", str(source), "-o", str(tmp_path / "m.o")], check=True)
+
+
+def test_not_a_tflite_file_is_one_line_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.tflite"
+    bogus.write_text("not a model\n" * 4)
+    for call in (
+        lambda: run_tflm(bogus, np.zeros((1, 49, 10, 1), np.int8)),
+        lambda: run_litert(bogus, np.zeros((1, 49, 10, 1), np.int8)),
+        lambda: tflm_arena_usage(bogus),
+        lambda: read_tflite_metadata(bogus),
+        lambda: write_c_array(bogus, tmp_path / "m.h"),
+    ):
+        with pytest.raises(KwsautoError) as info:
+            call()
+        message = str(info.value)
+        assert "\n" not in message and str(bogus) in message and "not a TFLite model" in message
+
+
+def test_op_missing_from_tflm_is_named(exported: Exported, tmp_path: Path) -> None:
+    if exported.arch != "dscnn":
+        pytest.skip("one architecture is enough")
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(exported.path.read_bytes(), 0)
+    for code in model.operatorCodes:
+        if code.builtinCode == schema.BuiltinOperator.RESHAPE:
+            code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.SEGMENT_SUM
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    patched = tmp_path / "segment_sum.tflite"
+    patched.write_bytes(builder.Output())
+    with pytest.raises(KwsautoError, match="SEGMENT_SUM") as info:
+        run_tflm(patched, exported.int8_inputs[:1])
+    assert "\n" not in str(info.value)

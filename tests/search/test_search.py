@@ -1,0 +1,104 @@
+import json
+import time
+
+import pytest
+
+from kwsauto.data import DatasetOptions
+from kwsauto.device import Budget
+from kwsauto.errors import BudgetError
+from kwsauto.search import SearchSettings, load_space, open_study, run_search
+
+SPACE = """
+features: {frame_stride_s: 0.02}
+model:
+  arch: {choices: [dscnn, mobilenetv1]}
+  width: {choices: [0.25, 1.0]}
+train:
+  epochs: 4
+  batch_size: 16
+  learning_rate: {float: [0.002, 0.01], log: true}
+"""
+
+
+@pytest.fixture()
+def space_file(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(SPACE)
+    return path
+
+
+def _settings(data, space, out, **kwargs):
+    return SearchSettings(
+        data=data, space=str(space), out=out, budget=Budget(ram_bytes=48 * 1024), sampler="random", **kwargs
+    )
+
+
+def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
+    out = tmp_path / "run"
+    result = run_search(_settings(tone_dataset, space_file, out, n_trials=6))
+    rows = result.rows
+    assert sorted(r["number"] for r in rows) == list(range(6))
+
+    infeasible = [r for r in rows if r["state"] == "infeasible"]
+    assert infeasible, "the space has models over 48 KB; some trial must have drawn one"
+    for row in infeasible:
+        assert row["failed_limit"] == "ram_bytes" and row["ram_bytes"] > 48 * 1024
+        assert row["seconds"] < 0.5 and row["val_accuracy"] is None
+
+    trained = [r for r in rows if r["state"] == "complete"]
+    assert trained and all(r["ram_bytes"] <= 48 * 1024 for r in trained)
+    best = max(trained, key=lambda r: r["val_accuracy"])
+    card = json.loads((out / "best" / "card.json").read_text())
+    assert card["trial"] == best["number"]
+    assert card["labels"] == ["high", "low", "mid"]
+    assert card["footprint"]["ram_bytes"] <= card["budget"]["ram_bytes"] == 48 * 1024
+    for key in ("val_accuracy", "test_accuracy", "test_accuracy_int8"):
+        assert 0.0 <= card["metrics"][key] <= 1.0
+    assert card["metrics"]["test_accuracy"] > 0.5  # tones are easy; chance is 1/3
+    assert abs(card["metrics"]["test_accuracy_int8"] - card["metrics"]["test_accuracy"]) <= 0.15
+    for key in ("frame_length_s", "frame_stride_s", "n_filters", "fft_length", "low_hz", "high_hz", "noise_floor_db"):
+        assert key in card["features"]
+    for name in ("model.onnx", "model_int8.onnx"):
+        assert (out / "best" / name).stat().st_size > 1000
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert {r["number"] for r in board} == set(range(6))
+    header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
+    for column in ("number", "state", "val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms",
+                   "feasible", "failed_limit", "seconds", "params"):
+        assert column in header
+    assert not list(out.rglob("*.tmp"))  # atomic writes leave no temp files
+
+    # the same command again resumes: numbering continues, finished trials are kept
+    again = run_search(_settings(tone_dataset, space_file, out, n_trials=8))
+    assert sorted(r["number"] for r in again.rows) == list(range(8))
+    study = open_study(again.run, again.study_name)
+    assert len(study.trials) == 8
+
+
+def test_resume_with_other_settings_is_refused(tone_dataset, space_file, tmp_path):
+    out = tmp_path / "run"
+    run_search(_settings(tone_dataset, space_file, out, n_trials=1))
+    from kwsauto.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="budget"):
+        run_search(SearchSettings(data=tone_dataset, space=str(space_file), out=out, budget=Budget(ram_bytes=1 << 20)))
+
+
+def test_impossible_budget_stops_before_training(tone_dataset, space_file, tmp_path):
+    started = time.perf_counter()
+    with pytest.raises(BudgetError, match=r"smallest, (dscnn|mobilenetv1)_025.*needs RAM"):
+        run_search(SearchSettings(data=tone_dataset, space=str(space_file), out=tmp_path / "r", budget=Budget(ram_bytes=4096)))
+    assert time.perf_counter() - started < 20
+    assert not (tmp_path / "r" / "study.journal").exists()
+
+
+def test_space_architecture_choices_cover_shapes(space_file):
+    choices = load_space(space_file).architecture_choices()
+    assert {(c.model.arch, c.model.width) for c in choices} == {
+        ("dscnn", 0.25), ("dscnn", 1.0), ("mobilenetv1", 0.25), ("mobilenetv1", 1.0)
+    }
+
+
+def test_dataset_options_reach_the_search(tone_dataset, space_file, tmp_path):
+    result = run_search(_settings(tone_dataset, space_file, tmp_path / "kw", n_trials=1, dataset=DatasetOptions(keywords=("low",))))
+    assert json.loads((result.run.path / "run.json").read_text())["labels"] == ["low", "unknown"]

@@ -1,0 +1,90 @@
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from kwsauto.cli import main
+
+TINY_SPACE = """
+features: {frame_stride_s: 0.02}
+model:
+  arch: dscnn
+  width: {choices: [0.25, 0.5]}
+train:
+  epochs: 3
+  batch_size: 16
+"""
+
+
+def run_cli(*argv, capsys=None):
+    out = io.StringIO()
+    code = main(list(argv), console=Console(file=out, width=120))
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["search", "--budget", "64QB"], "Cannot read size '64QB'"),
+        (["search", "--device", "cortex-m4"], "Unknown device 'cortex-m4' (did you mean"),
+        (["search", "/nonexistent/data"], "Data folder /nonexistent/data does not exist"),
+        (["search", "--space", "defualt"], "did you mean 'default'"),
+        (["search", "--time-limit", "soon"], "Cannot read duration 'soon'"),
+        (["leaderboard", "/nonexistent/run"], "not a kwsauto run folder"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_code_2(argv, message, capsys):
+    code, _ = run_cli(*argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err.replace("\n", " ")
+    assert "Traceback" not in err and len(err.splitlines()) <= 3  # one message, wrapped at most by the terminal
+
+
+def test_unwritable_output_folder_is_caught_before_training(tone_dataset, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _ = run_cli("search", str(tone_dataset), "--out", str(blocker / "run"))
+    assert code == 2 and "Cannot write to output folder" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback():
+    from kwsauto.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        main(["--debug", "search", "--budget", "64QB"], console=Console(file=io.StringIO()))
+
+
+def test_search_leaderboard_and_train_commands(tone_dataset, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(TINY_SPACE)
+    out = tmp_path / "run"
+    code, text = run_cli("search", str(tone_dataset), "--budget", "64KB", "--space", str(space), "--trials", "2", "--out", str(out))
+    assert code == 0
+    assert "Leaderboard" in text and "Chosen model" in text and "model_int8.onnx" in text
+    assert json.loads((out / "best" / "card.json").read_text())["budget"]["ram_bytes"] == 65536
+
+    code, text = run_cli("leaderboard", str(out), "--top", "1", "--sort", "ram_bytes")
+    assert code == 0 and "Leaderboard" in text
+    code, _ = run_cli("leaderboard", str(out), "--sort", "accuracy")
+    assert code == 2
+
+    config = tmp_path / "train.yaml"
+    config.write_text("features: {frame_stride_s: 0.02}\nmodel: {arch: dscnn, width: 0.25}\ntrain: {epochs: 2, batch_size: 16}\n")
+    code, text = run_cli("train", str(tone_dataset), "--config", str(config))
+    assert code == 0 and "test accuracy" in text and "Confusion matrix" in text and "precision" in text
+
+
+def test_devices_and_models_tables():
+    code, text = run_cli("devices")
+    assert code == 0 and "cortex-m4f-80mhz" in text and "esp32-s3-240mhz" in text
+    code, text = run_cli("models", "--budget", "64KB")
+    assert code == 0 and "mobilenetv2_035" in text and "dscnn" in text
+
+
+def test_python_dash_m_and_console_script_entry_point():
+    result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "search" in result.stdout
