@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def tflite_bytes(
 
     model = _Writer(_schema(), qgraph).model(_metadata_json(labels, feature_params))
     builder = flatbuffers.Builder(1024)
-    builder.ForceDefaults(True)  # sizes must not depend on values (a zero weight would drop a field)
+    builder.ForceDefaults(True)  # write every scalar, so no field's presence depends on its value
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
@@ -93,14 +94,26 @@ def read_tflite_metadata(path: Path) -> dict[str, Any]:
     """The ``kwsauto`` metadata (labels, feature parameters) of a .tflite file written by :func:`write_tflite`."""
     schema = _schema()
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise KwsautoError(f"Cannot read TFLite model {path}: {err.strerror}; check the path.") from None
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise KwsautoError(f"{path} is not a TFLite model (no TFL3 identifier); pass a .tflite file.")
-    model = schema.Model.GetRootAs(data, 0)
-    for i in range(model.MetadataLength()):
-        entry = model.Metadata(i)
-        if entry.Name() is not None and entry.Name().decode() == METADATA_NAME:
-            return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8"))
+        raise KwsautoError(f"{path} is not a TFLite model (no TFL3 file identifier); pass a .tflite file.")
+    try:
+        model = schema.Model.GetRootAs(data, 0)
+        for i in range(model.MetadataLength()):
+            entry = model.Metadata(i)
+            if entry.Name() is not None and entry.Name().decode() == METADATA_NAME:
+                return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8"))
+    except (
+        struct.error,
+        IndexError,
+        ValueError,
+        TypeError,
+        AttributeError,
+    ):  # JSON/Unicode errors are ValueErrors
+        raise KwsautoError(f"{path} has corrupt metadata (it does not parse); export it again.") from None
     raise KwsautoError(f"{path} has no {METADATA_NAME!r} metadata; export it with kwsauto's write_tflite.")
 
 
