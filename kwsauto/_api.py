@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kwsauto._io import read_yaml_mapping
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
@@ -21,15 +20,7 @@ def load_trial_config(path: str | Path | None) -> TrialConfig:
     """A fixed trial config from a YAML file with ``features``/``model``/``train`` sections; None: defaults."""
     if path is None:
         return TrialConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist.")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Config file {path} is not valid YAML: {str(exc).splitlines()[0]}.") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"Config file {path} must be a mapping with features/model/train sections.")
+    raw = read_yaml_mapping(Path(path), "Config file")
     try:
         return TrialConfig.from_dict(raw)
     except ConfigError as exc:

@@ -1,5 +1,52 @@
-"""Export: the int8 graph, ONNX float and int8, and (with TFLite) the deployable files."""
+"""Export: the int8 graph, its quantization, and the deployable files (TFLite, C array, ONNX), verified."""
 
+from kwsauto.export._c_array import c_array_source, write_c_array
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
+from kwsauto.export._quantize import (
+    QuantizedGraph,
+    QuantizedOp,
+    QuantParams,
+    placeholder_quantized_graph,
+    quantize_graph,
+)
+from kwsauto.export._tflite import METADATA_NAME, read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
+from kwsauto.export._verify import (
+    ArenaUsage,
+    dequantize_outputs,
+    quantize_features,
+    run_litert,
+    run_tflm,
+    tflite_io_quant,
+    tflite_op_names,
+    tflm_arena_bytes,
+    tflm_arena_usage,
+)
 
-__all__ = ["SUPPORTED_OPS", "Int8Graph", "OpSpec", "TensorSpec", "trace_int8_graph"]
+__all__ = [
+    "METADATA_NAME",
+    "SUPPORTED_OPS",
+    "ArenaUsage",
+    "Int8Graph",
+    "OpSpec",
+    "QuantParams",
+    "QuantizedGraph",
+    "QuantizedOp",
+    "TensorSpec",
+    "c_array_source",
+    "dequantize_outputs",
+    "placeholder_quantized_graph",
+    "quantize_features",
+    "quantize_graph",
+    "read_tflite_metadata",
+    "run_litert",
+    "run_tflm",
+    "tflite_bytes",
+    "tflite_io_quant",
+    "tflite_op_names",
+    "tflite_size_bytes",
+    "tflm_arena_bytes",
+    "tflm_arena_usage",
+    "trace_int8_graph",
+    "write_c_array",
+    "write_tflite",
+]

@@ -265,6 +265,12 @@ class _Writer:
             return s.BuiltinOptions.AddOptions, s.AddOptionsT(fusedActivationFunction=act)
         if op.kind == "AVERAGE_POOL_2D":
             _, h, w, _ = self.q.graph.tensors[op.inputs[0]].shape
+            if self.q.graph.tensors[op.output].shape[1:3] != (1, 1):
+                raise KwsautoError(
+                    f"Average pooling {op.module or op.name} is not global (output "
+                    f"{self.q.graph.tensors[op.output].shape}); only global pooling can be written, use "
+                    "AdaptiveAvgPool2d(1)."
+                )
             o = s.Pool2DOptionsT(
                 padding=s.Padding.VALID,
                 strideH=1,

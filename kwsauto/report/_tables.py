@@ -57,10 +57,15 @@ def leaderboard_table(rows: Sequence[dict[str, Any]], *, top: int | None = 10, t
         ("note", "left"),
     ):
         table.add_column(name, justify=justify, no_wrap=name != "note")
-    shown = list(rows[:top] if top else rows)
+    trained = [r for r in rows if r.get("state") == "complete"]
+    others = [r for r in rows if r.get("state") != "complete"]
+    top = top or len(rows)
+    # the best trained trials, then a few of the rest (infeasible ones closest to fitting first)
+    others.sort(key=lambda r: (r.get("state") != "infeasible", len(r.get("violations") or []), r.get("ram_bytes") or 0))
+    shown = trained[:top] + others[: max(3, top - len(trained[:top]))]
+    shown = shown[: max(top, len(trained[:top]) + 3)]
     for row in shown:
-        params = row.get("params") or {}
-        model = _model_name(params)
+        model = row.get("model") or ""
         note = "; ".join(row.get("violations") or []) or (row.get("error") or "")
         if row.get("state") == "pruned" and row.get("epochs_run") is not None:
             note = f"pruned after epoch {row['epochs_run']}"
@@ -77,18 +82,9 @@ def leaderboard_table(rows: Sequence[dict[str, Any]], *, top: int | None = 10, t
             "" if row.get("seconds") is None else f"{row['seconds']:.0f}s",
             Text(note[:80], style="dim"),
         )
-    if top and len(rows) > top:
-        table.caption = f"{len(rows) - top} more trial(s): `kwsauto leaderboard RUN_DIR --top {len(rows)}`"
+    if len(rows) > len(shown):
+        table.caption = f"{len(rows) - len(shown)} more trial(s): kwsauto leaderboard RUN_DIR --top {len(rows)}"
     return table
-
-
-def _model_name(params: dict[str, Any]) -> str:
-    arch = params.get("model.arch", "")
-    width = params.get("model.width")
-    name = f"{arch or 'fixed'}" + (f" x{width:g}" if width is not None else "")
-    if params.get("features.frame_stride_s"):
-        name += f" @{1000 * params['features.frame_stride_s']:.0f}ms"
-    return name
 
 
 def best_panel(card: dict[str, Any], run_dir: Path) -> Panel:

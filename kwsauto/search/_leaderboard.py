@@ -7,6 +7,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from kwsauto.features import FeatureConfig
+from kwsauto.models import registry_name
+
 __all__ = ["trial_row", "leaderboard_rows", "best_feasible", "SORT_KEYS"]
 
 SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
@@ -25,6 +28,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
     return {
         "number": trial.number,
         "state": state,
+        "model": _model_label(attrs.get("config")),
         "val_accuracy": trial.value if trained else attrs.get("last_val_accuracy"),
         "test_accuracy": attrs.get("test_accuracy"),
         "feasible": feasible,
@@ -40,6 +44,14 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "error": attrs.get("error"),
         "params": trial.params,
     }
+
+
+def _model_label(config: dict[str, Any] | None) -> str | None:
+    """``mobilenetv1_025 49x40``: the backbone and the input it sees."""
+    if not config:
+        return None
+    features = FeatureConfig.from_dict(config["features"])
+    return f"{registry_name(config['model']['arch'], config['model']['width'])} {features.n_frames}x{features.n_features}"
 
 
 def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ __all__ = ["RunFolder", "LEADERBOARD_COLUMNS"]
 LEADERBOARD_COLUMNS = (
     "number",
     "state",
+    "model",
     "val_accuracy",
     "test_accuracy",
     "feasible",

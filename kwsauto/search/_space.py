@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import yaml
 
+from kwsauto._io import read_yaml_mapping
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
 from kwsauto.models import ModelSpec
@@ -102,13 +102,7 @@ def load_space(name_or_path: str | Path = "default") -> SearchSpace:
                 f"built-in: {sorted(spaces)}, or give a YAML file path."
             )
         path = spaces[str(name_or_path)]
-    if not path.is_file():
-        raise ConfigError(f"Search space file {path} does not exist.")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Search space {path} is not valid YAML: {str(exc).splitlines()[0]}.") from exc
-    return parse_space(raw, source=str(path))
+    return parse_space(read_yaml_mapping(path, "Search space"), source=str(path))
 
 
 def parse_space(raw: dict, source: str = "<dict>") -> SearchSpace:
