@@ -8,12 +8,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "run_search", "train", "load_run", "SearchSettings"]
+__all__ = ["__version__", "run_search", "train", "load_run", "export_run", "SearchSettings"]
 
 
 def __getattr__(name: str):
     # Lazy: `import kwsauto` stays cheap; torch and Lightning load when the API is first used.
-    if name in ("train", "load_run"):
+    if name in ("train", "load_run", "export_run"):
         from kwsauto import _api
 
         return getattr(_api, name)

@@ -13,7 +13,7 @@ from kwsauto.features import compute_features
 from kwsauto.search import RunFolder, SearchResult, SearchSettings, leaderboard_rows, open_study, run_search
 from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
 
-__all__ = ["run_search", "train", "load_run", "load_trial_config", "TrainOutcome", "RunSummary"]
+__all__ = ["run_search", "train", "load_run", "export_run", "load_trial_config", "TrainOutcome", "RunSummary"]
 
 
 def load_trial_config(path: str | Path | None) -> TrialConfig:
@@ -63,13 +63,13 @@ class RunSummary:
     card: dict[str, Any] | None
 
 
-def load_run(path: str | Path) -> RunSummary:
+def load_run(path: str | Path, storage: str | None = None) -> RunSummary:
     """Read a run folder back: its settings, every trial from the study, and the chosen model's card."""
     run = RunFolder(Path(path))
     settings = run.read_settings()
-    if not run.storage_path.is_file():
+    if storage is None and not run.storage_path.is_file():
         raise ConfigError(f"{run.path} has no study.journal; it is not a finished or running search.")
-    study = open_study(run, settings["study"])
+    study = open_study(run, settings["study"], storage=storage)
     card = run.read_card() if (run.best_dir / "card.json").is_file() else None
     rows = leaderboard_rows(study)
     if card is not None:
@@ -79,3 +79,42 @@ def load_run(path: str | Path) -> RunSummary:
     return RunSummary(run, settings, rows, card)
 
 
+
+
+def export_run(
+    path: str | Path, trial: int | None = None, formats: str | tuple[str, ...] = "tflite,onnx,c", cache_dir: Path | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Export a trial of a finished search (default: its best feasible trial); returns the folder and card."""
+    from kwsauto.data import DatasetOptions
+    from kwsauto.device import Budget, get_device
+    from kwsauto.search import best_feasible
+    from kwsauto.search._export import export_trial, parse_formats
+
+    run = RunFolder(Path(path))
+    settings = run.read_settings()
+    study = open_study(run, settings["study"])
+    chosen = best_feasible(study) if trial is None else next((t for t in study.trials if t.number == trial), None)
+    if chosen is None:
+        raise ConfigError(
+            f"{run.path} has no trial {trial}." if trial is not None else f"{run.path} has no finished feasible trial to export."
+        )
+    if not (run.trial_dir(chosen.number) / "model.pt").is_file():
+        raise ConfigError(f"Trial {chosen.number} of {run.path} was not trained (state {chosen.state.name.lower()}); pick a trained trial.")
+    options = settings["dataset"]
+    dataset = DatasetOptions(
+        speaker_patterns=tuple(options["speaker_patterns"]),
+        val_fraction=options["val_fraction"],
+        test_fraction=options["test_fraction"],
+        keywords=tuple(options["keywords"]) if options["keywords"] else None,
+        noise_class=options["noise_class"],
+    )
+    index = load_dataset(settings["data"], dataset)
+    config = TrialConfig.from_dict(chosen.user_attrs["config"])
+    features = compute_features(index, config.features, cache_dir=cache_dir)
+    best = best_feasible(study)
+    out = run.best_dir if best is not None and best.number == chosen.number else run.trial_dir(chosen.number) / "export"
+    card = export_trial(
+        chosen, features, index, run, get_device(settings["device"]), Budget(**settings["budget"]), settings,
+        formats=parse_formats(formats), out=out,
+    )
+    return out, card

@@ -41,7 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, help="run folder (default: runs/<study>)")
     s.add_argument("--study", help="study name (default: the data folder's name, or 'demo')")
     s.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    s.add_argument("--sampler", default="tpe", choices=("tpe", "random"), help="Optuna sampler (default tpe)")
+    s.add_argument("--sampler", default="tpe", help="Optuna sampler: tpe (default), random, nsga2")
+    s.add_argument("--pruner", default="median", help="median (default), hyperband or none")
+    s.add_argument("--objective", default="accuracy", help="accuracy (default) or pareto (accuracy vs RAM and latency)")
+    s.add_argument("--metric", default="accuracy", help="validation metric to maximize: accuracy (default) or macro_f1")
+    s.add_argument("--workers", type=int, default=1, help="trial processes on this machine sharing the study")
+    s.add_argument("--storage", help="shared study storage, e.g. postgresql://user@host/db (default: the run folder)")
+    s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
     s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
     _add_dataset_options(s)
 
@@ -56,6 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--top", type=int, default=10)
     lb.add_argument("--sort", default="val_accuracy", help="val_accuracy, test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
     lb.add_argument("--feasible", action="store_true", help="only trained trials that fit the budget")
+    lb.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+
+    e = sub.add_parser("export", help="export a trial of a search (default: the best) and verify it in TFLM")
+    e.add_argument("run_dir", type=Path)
+    e.add_argument("--trial", type=int, help="trial number (default: the best feasible trial)")
+    e.add_argument("--format", default="tflite,onnx,c", help="comma-separated: tflite, onnx, c (default: all)")
+
+    pr = sub.add_parser("predict", help="top-k labels of audio files with an exported .tflite or .onnx model")
+    pr.add_argument("model", type=Path)
+    pr.add_argument("files", type=Path, nargs="+")
+    pr.add_argument("--top", type=int, default=3)
+
+    pf = sub.add_parser("profile", help="run a .tflite in TFLite Micro: measured arena, flash, estimated latency")
+    pf.add_argument("model", type=Path)
+    pf.add_argument("--device", default="cortex-m4f-80mhz")
 
     sub.add_parser("devices", help="list the device profiles")
     m = sub.add_parser("models", help="every backbone with its footprint on a device")
@@ -115,7 +136,7 @@ def _configure_logging(debug: bool) -> None:
 
 def _cmd_search(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.device import Budget
-    from kwsauto.report import SearchProgress, best_panel, leaderboard_table
+    from kwsauto.report import SearchProgress, best_panel, class_metrics_table, leaderboard_table
     from kwsauto.search import SearchSettings, run_search
     from kwsauto.units import parse_bytes, parse_duration_s
 
@@ -134,6 +155,12 @@ def _cmd_search(args: argparse.Namespace, console: Console) -> int:
         study_name=args.study,
         seed=args.seed,
         sampler=args.sampler,
+        pruner=args.pruner,
+        objective=args.objective,
+        metric=args.metric,
+        workers=args.workers,
+        storage=args.storage,
+        enqueue=args.enqueue,
         dataset=_dataset_options(args),
         expert=args.expert,
     )
@@ -142,7 +169,13 @@ def _cmd_search(args: argparse.Namespace, console: Console) -> int:
     with SearchProgress(console, args.trials) as progress:
         result = run_search(settings, progress)
     console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}"))
+    if result.pareto is not None:
+        console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)"))
+        console.print(f"[dim]{result.run.path / 'pareto.csv'}, {result.run.path / 'pareto.png'}[/]")
     if result.card is not None:
+        console.print(class_metrics_table(
+            {"per_class": result.card["metrics"]["test_per_class"], "accuracy": result.card["metrics"]["test_accuracy"],
+             "macro_f1": result.card["metrics"]["test_macro_f1"]}, title="Chosen model · test split, per class"))
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
@@ -182,7 +215,7 @@ def _cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
 
     if args.sort not in SORT_KEYS:
         raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
-    summary = load_run(args.run_dir)
+    summary = load_run(args.run_dir, storage=args.storage)
     rows = sort_rows(summary.rows, args.sort, feasible_only=args.feasible)
     console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {summary.settings['study']}"))
     if summary.card is not None:
@@ -222,9 +255,10 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
     for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
     features = FeatureConfig(frame_stride_s=0.02)
+    labels = tuple(f"class{i}" for i in range(args.classes))
     for name in list_models():
         entry = resolve(name)
-        f = footprint_of(TrialConfig(features, ModelSpec(entry.arch, entry.width)), args.classes, device)
+        f = footprint_of(TrialConfig(features, ModelSpec(entry.arch, entry.width)), labels, device)
         fits = f.ram_bytes <= budget and f.flash_bytes <= device.flash_bytes
         table.add_row(
             name, f"{f.params:,}", f"{f.macs / 1e6:.2f} M", format_bytes(f.ram_bytes), format_bytes(f.flash_bytes),
@@ -234,10 +268,74 @@ def _cmd_models(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto._api import export_run
+    from kwsauto.report import best_panel
+
+    out, card = export_run(args.run_dir, args.trial, args.format)
+    console.print(best_panel(card, out.parent if out.name == "best" else out, files_dir=out))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.errors import DataError
+    from kwsauto.export._predict import predict_files
+
+    for path in args.files:
+        if not path.is_file():
+            raise DataError(f"Audio file {path} does not exist.")
+    table = Table(title=f"Predictions · {args.model.name}")
+    table.add_column("file")
+    for k in range(args.top):
+        table.add_column(f"#{k + 1}")
+    for p in predict_files(args.model, args.files, top_k=args.top):
+        table.add_row(str(p.path), *(f"{label} {score:.2f}" for label, score in p.top))
+    console.print(table)
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import estimate_footprint, get_device
+    from kwsauto.export import tflm_arena_usage
+    from kwsauto.export._predict import load_model_info
+    from kwsauto.export._tflite_reader import read_int8_graph
+    from kwsauto.features import FeatureConfig
+    from kwsauto.units import format_bytes
+
+    device = get_device(args.device)
+    graph = read_int8_graph(args.model)
+    usage = tflm_arena_usage(args.model)
+    try:
+        labels, features = load_model_info(args.model)
+    except KwsautoError:
+        labels, features = (), FeatureConfig()
+    estimate = estimate_footprint(graph, features, device, labels)
+    table = Table(title=f"{args.model.name} on {device.name}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("TFLM arena, measured", f"{format_bytes(usage.used_bytes)} (head {format_bytes(usage.head_bytes)}, tail {format_bytes(usage.tail_bytes)})")
+    table.add_row("TFLM arena, estimated for device", format_bytes(estimate.arena_bytes))
+    table.add_row("DSP RAM", format_bytes(estimate.dsp_ram_bytes))
+    table.add_row("flash: model + kernels", f"{format_bytes(args.model.stat().st_size)} + {format_bytes(estimate.code_bytes)}")
+    table.add_row("MACs / params", f"{graph.macs / 1e6:.2f} M / {graph.params:,}")
+    table.add_row("latency (DSP + inference)", f"{estimate.latency_ms:.1f} ms ({estimate.dsp_ms:.1f} + {estimate.inference_ms:.1f})")
+    console.print(table)
+    console.print("[dim]Measured with the tflite-micro package (64-bit host build, reference kernels); the device "
+                  "estimate uses the target's pointer size and CMSIS-NN scratch buffers.[/]")
+    return 0
+
+
 _COMMANDS = {
     "search": _cmd_search,
     "train": _cmd_train,
     "leaderboard": _cmd_leaderboard,
+    "export": _cmd_export,
+    "predict": _cmd_predict,
+    "profile": _cmd_profile,
     "devices": _cmd_devices,
     "models": _cmd_models,
 }

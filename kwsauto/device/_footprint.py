@@ -1,18 +1,21 @@
 """The footprint of an int8 graph on a device: RAM, flash, MACs and latency, before any training.
 
-RAM is TFLite Micro's arena (activations planned as TFLM plans them, plus its persistent allocations) plus the
-DSP front end's RAM; the application's raw audio buffer is not counted (Edge Impulse's convention). Flash is the
-.tflite flatbuffer plus the TFLM kernel code its ops pull in.
+RAM is TFLite Micro's arena (activations and kernel scratch planned as TFLM plans them, plus its persistent
+allocations) plus the DSP front end's RAM; the application's raw audio buffer is not counted (Edge Impulse's convention). Flash is the
+.tflite flatbuffer (its exact size: the writer serializes the graph with placeholder weights) plus the TFLM
+kernel code its ops pull in.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from kwsauto.device._planner import Buffer, plan_arena
 from kwsauto.device._profiles import DeviceProfile
 from kwsauto.export._graph import Int8Graph, OpSpec
+from kwsauto.export._tflite import tflite_size_bytes
 from kwsauto.features import FeatureConfig
 
 __all__ = ["Footprint", "estimate_footprint", "dsp_ram_bytes", "KERNEL_CODE_BYTES"]
@@ -29,12 +32,28 @@ KERNEL_CODE_BYTES = {
     "RESHAPE": 512,
     "SOFTMAX": 3 * 1024,
 }
-# Persistent arena allocations per tensor (TfLiteEvalTensor, TfLiteTensor handles), per op (TfLiteNode,
-# registration pointers, op data) and per output channel of a quantized conv/FC (multiplier + shift).
-_PERSISTENT_PER_TENSOR = 24
-_PERSISTENT_PER_OP = 96
-_PERSISTENT_PER_CHANNEL = 8
-_PERSISTENT_FIXED = 1024
+# TFLM's persistent ("tail") allocations, fitted to the RecordingMicroAllocator of the tflite-micro package
+# (a 64-bit host build) to within 0.1 % on MobileNetV1/V2 at every width and DS-CNN (benchmarks/
+# device_fidelity.py): one TfLiteEvalTensor (3 words) per tensor of the flatbuffer, one NodeAndRegistration
+# (8 words) per op, two TfLiteTensor handles (input, output) with their quantization, each conv/FC's per-channel
+# multiplier and shift (8 bytes per output channel), each op's OpData, and the allocator's own objects.
+# Words are the target's pointer size: the structs that hold pointers halve on a 32-bit Cortex-M.
+def _persistent_bytes(graph: Int8Graph, pointer_bytes: int) -> int:
+    n_tensors = len(graph.tensors) + 2 * sum(1 for op in graph.ops if op.n_weights) + sum(
+        1 for op in graph.ops if op.kind == "RESHAPE"  # the reshape's shape tensor
+    )
+    convs = sum(1 for op in graph.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D"))
+    adds = sum(1 for op in graph.ops if op.kind == "ADD")
+    channels = sum(op.bias_size for op in graph.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"))
+    words = (
+        3 * n_tensors  # TfLiteEvalTensor
+        + 8 * len(graph.ops)  # NodeAndRegistration
+        + 24  # persistent TfLiteTensor handles of the input and output, with quantization
+        + 6 * (convs + adds) + 16  # pointer-holding parts of the OpData structs
+        + 66 + 1.16 * n_tensors  # the allocator's own objects
+    )
+    fixed = 8 * channels + 32 * convs + 16 * adds
+    return int(round(words * pointer_bytes + fixed))
 
 
 @dataclass(frozen=True)
@@ -80,50 +99,45 @@ def _dsp_cycles(config: FeatureConfig, device: DeviceProfile) -> float:
     return config.window_samples * device.dsp_cycles_per_sample * (math.log2(config.fft_length) / 8)
 
 
-def _scratch_bytes(op: OpSpec, in_shape: tuple[int, ...]) -> int:
-    """CMSIS-NN's scratch buffer for the op (im2col of int16 values), freed after the op."""
+def _scratch_bytes(op: OpSpec, kernels: str) -> int:
+    """The op's kernel scratch buffer (CMSIS-NN's int16 im2col), alive during the op only.
+
+    ``arm_convolve_s8_get_buffer_size`` (2 x in_ch x kh x kw x int16) for a non-1x1 conv and
+    ``arm_depthwise_conv_s8_opt_get_buffer_size`` (ch x kh x kw x int16) for a depthwise conv, on cores with the
+    DSP extension; TFLM's reference kernels (the host, the tflite-micro package) need none.
+    """
+    if kernels != "cmsis-nn":
+        return 0
     if op.kind == "CONV_2D" and op.weight_shape[1:3] != (1, 1):
         _, kh, kw, in_c = op.weight_shape
         return 2 * in_c * kh * kw * 2
+    if op.kind == "DEPTHWISE_CONV_2D":
+        _, kh, kw, channels = op.weight_shape
+        return channels * kh * kw * 2
     return 0
 
 
-def _serialized_bytes(graph: Int8Graph) -> int:
-    """Size of the .tflite flatbuffer: constant buffers (16-byte aligned) and metadata of tensors and ops."""
-    total = 2048  # header, operator codes, subgraph, label/feature metadata
-    for op in graph.ops:
-        total += 64  # Operator table, inputs/outputs vectors, builtin options
-        if op.n_weights:
-            channels = op.weight_shape[0] if op.kind != "DEPTHWISE_CONV_2D" else op.weight_shape[3]
-            total += _round16(op.n_weights) + _round16(4 * op.bias_size)
-            total += 2 * (160 + 12 * channels)  # weight + bias tensors: name, shape, per-channel scale/zero point
-    total += len(graph.tensors) * 120  # activation tensors: name, shape, per-tensor quantization
-    return total
+def estimate_footprint(
+    graph: Int8Graph, features: FeatureConfig, device: DeviceProfile, labels: Sequence[str] = ()
+) -> Footprint:
+    """The footprint of ``graph`` fed by ``features`` on ``device``; shapes only, no weights needed.
 
-
-def _round16(n: int) -> int:
-    return (n + 15) // 16 * 16
-
-
-def estimate_footprint(graph: Int8Graph, features: FeatureConfig, device: DeviceProfile) -> Footprint:
-    """The footprint of ``graph`` fed by ``features`` on ``device``; shapes only, no weights needed."""
-    buffers = [Buffer(t.n_bytes, *graph.lifetimes()[t.index], t.name) for t in graph.tensors]
+    ``labels`` go into the .tflite metadata, so the flatbuffer size is exact when they are the model's labels.
+    """
+    kernels = getattr(device, "kernels", "reference" if device.name == "host" else "cmsis-nn")
+    pointer_bytes = getattr(device, "pointer_bytes", 8 if device.name == "host" else 4)
+    lifetimes = graph.lifetimes()
+    buffers = [Buffer(t.n_bytes, *lifetimes[t.index], t.name) for t in graph.tensors]
     for i, op in enumerate(graph.ops):
-        scratch = _scratch_bytes(op, graph.tensors[op.inputs[0]].shape)
+        scratch = _scratch_bytes(op, kernels)
         if scratch:
             buffers.append(Buffer(scratch, i, i, f"{op.name}:scratch"))
     activation, offsets = plan_arena(buffers)
     peak = [b.name for b, off in zip(buffers, offsets) if off + b.size >= activation - 16]
-    channels = sum(op.bias_size for op in graph.ops)
-    persistent = (
-        _PERSISTENT_FIXED
-        + _PERSISTENT_PER_TENSOR * (len(graph.tensors) + 2 * sum(1 for op in graph.ops if op.n_weights))
-        + _PERSISTENT_PER_OP * len(graph.ops)
-        + _PERSISTENT_PER_CHANNEL * channels
-    )
+    persistent = _persistent_bytes(graph, pointer_bytes)
     arena = activation + persistent
     dsp = dsp_ram_bytes(features)
-    model_bytes = _serialized_bytes(graph)
+    model_bytes = tflite_size_bytes(graph, labels=labels, feature_params=features.to_dict())
     kinds = {op.kind for op in graph.ops}
     code = KERNEL_CODE_BYTES["_runtime"] + sum(KERNEL_CODE_BYTES.get(k, 2048) for k in kinds)
     cycles = sum(op.macs * device.cpm(op.kind) + device.cycles_per_op for op in graph.ops)

@@ -9,7 +9,9 @@ from kwsauto.export._quantize import (
     placeholder_quantized_graph,
     quantize_graph,
 )
-from kwsauto.export._tflite import METADATA_NAME, read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
+from kwsauto.export._metadata import METADATA_NAME, metadata_json
+from kwsauto.export._onnx_int8 import ONNX_INT8_OPS, int8_agreement, onnx_int8_bytes, read_onnx_metadata, write_onnx_int8
+from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
 from kwsauto.export._verify import (
     ArenaUsage,
     dequantize_outputs,
@@ -24,6 +26,7 @@ from kwsauto.export._verify import (
 
 __all__ = [
     "METADATA_NAME",
+    "ONNX_INT8_OPS",
     "SUPPORTED_OPS",
     "ArenaUsage",
     "Int8Graph",
@@ -34,9 +37,13 @@ __all__ = [
     "TensorSpec",
     "c_array_source",
     "dequantize_outputs",
+    "int8_agreement",
+    "metadata_json",
+    "onnx_int8_bytes",
     "placeholder_quantized_graph",
     "quantize_features",
     "quantize_graph",
+    "read_onnx_metadata",
     "read_tflite_metadata",
     "run_litert",
     "run_tflm",
@@ -48,5 +55,6 @@ __all__ = [
     "tflm_arena_usage",
     "trace_int8_graph",
     "write_c_array",
+    "write_onnx_int8",
     "write_tflite",
 ]

@@ -1,8 +1,6 @@
-"""ONNX export: the float model with softmax, and its int8 twin calibrated on training clips.
+"""ONNX export of the float model (with softmax), and ONNX Runtime inference for any kwsauto ONNX model.
 
-The int8 model uses per-channel symmetric int8 weights and per-tensor int8 activations in QDQ form,
-calibrated with onnxruntime's static quantization on training features, so it runs in ONNX Runtime and
-describes the quantization a TFLite Micro deployment uses.
+The int8 ONNX model is written from the shared quantized graph by ``_onnx_int8``.
 """
 
 from __future__ import annotations
@@ -16,16 +14,22 @@ import torch
 from torch import nn
 
 from kwsauto._io import atomic_write
+from kwsauto.export._metadata import METADATA_NAME, metadata_json
 
-__all__ = ["export_onnx", "quantize_onnx", "onnx_predict", "INPUT_NAME", "OUTPUT_NAME"]
+__all__ = ["export_onnx", "onnx_predict", "INPUT_NAME", "OUTPUT_NAME"]
 
 _LOGGER = logging.getLogger(__name__)
 INPUT_NAME = "features"
 OUTPUT_NAME = "probabilities"
 
 
-def export_onnx(model: nn.Module, input_shape: tuple[int, int, int], path: Path) -> Path:
-    """Write ``softmax(model(x))`` for ``x`` of ``[batch, *input_shape]`` as a single-file ONNX model."""
+def export_onnx(
+    model: nn.Module, input_shape: tuple[int, int, int], path: Path, metadata: dict | None = None
+) -> Path:
+    """Write ``softmax(model(x))`` for ``x`` of ``[batch, *input_shape]`` as a single-file ONNX model.
+
+    ``metadata`` (labels, feature parameters) is stored as JSON under the ``kwsauto`` metadata key.
+    """
     wrapped = nn.Sequential(model, nn.Softmax(dim=1)).eval()
     dummy = torch.zeros(1, *input_shape)
 
@@ -43,47 +47,16 @@ def export_onnx(model: nn.Module, input_shape: tuple[int, int, int], path: Path)
                 external_data=False,
                 verbose=False,
             )
+        if metadata is not None:
+            import onnx
+
+            proto = onnx.load(str(tmp))
+            entry = proto.metadata_props.add()
+            entry.key = METADATA_NAME
+            entry.value = metadata_json(metadata["labels"], metadata["features"]).decode("utf-8")
+            onnx.save(proto, str(tmp))
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-    atomic_write(path, write)
-    return path
-
-
-class _Calibration:
-    """onnxruntime's CalibrationDataReader over a features tensor."""
-
-    def __init__(self, features: torch.Tensor, batch_size: int = 32) -> None:
-        self._batches = iter(
-            [{INPUT_NAME: features[i : i + batch_size].numpy()} for i in range(0, len(features), batch_size)]
-        )
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._batches, None)
-
-
-def quantize_onnx(float_path: Path, calibration: torch.Tensor, path: Path) -> Path:
-    """Quantize ``float_path`` to int8 (QDQ), calibrated on ``calibration`` features ``[n, 1, frames, coeffs]``."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    def write(tmp: Path) -> None:
-        prepared = tmp.with_suffix(".pre.onnx")
-        try:
-            quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-            quantize_static(
-                str(prepared),
-                str(tmp),
-                _Calibration(calibration),
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=QuantType.QInt8,
-                weight_type=QuantType.QInt8,
-                calibrate_method=CalibrationMethod.MinMax,
-                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
-            )
-        finally:
-            prepared.unlink(missing_ok=True)
-
     atomic_write(path, write)
     return path
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from kwsauto._io import atomic_write
 from kwsauto.errors import KwsautoError
+from kwsauto.export._metadata import METADATA_NAME, metadata_json
 from kwsauto.export._graph import Int8Graph, OpSpec
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams, placeholder_quantized_graph
 
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
-METADATA_NAME = "kwsauto"
 BUFFER_ALIGNMENT = 16
 # Builtin op versions for int8 kernels, as the TFLite converter writes them.
 OP_VERSIONS = {
@@ -65,7 +65,7 @@ def tflite_bytes(
     """The serialized .tflite model of ``qgraph``, with ``labels`` and ``feature_params`` as metadata."""
     import flatbuffers
 
-    model = _Writer(_schema(), qgraph).model(_metadata_json(labels, feature_params))
+    model = _Writer(_schema(), qgraph).model(metadata_json(labels, feature_params))
     builder = flatbuffers.Builder(1024)
     builder.ForceDefaults(True)  # write every scalar, so no field's presence depends on its value
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
@@ -115,11 +115,6 @@ def read_tflite_metadata(path: Path) -> dict[str, Any]:
     ):  # JSON/Unicode errors are ValueErrors
         raise KwsautoError(f"{path} has corrupt metadata (it does not parse); export it again.") from None
     raise KwsautoError(f"{path} has no {METADATA_NAME!r} metadata; export it with kwsauto's write_tflite.")
-
-
-def _metadata_json(labels: Sequence[str], feature_params: dict[str, Any] | None) -> bytes:
-    content = {"labels": list(labels), "features": dict(feature_params or {})}
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
 
 
 class _Writer:

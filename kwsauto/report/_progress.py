@@ -58,7 +58,9 @@ class SearchProgress:
     def on_trial_end(self, number, result, error) -> None:
         self.progress.update(self.epochs, visible=False)
         self.progress.advance(self.trials)
-        if error:
+        if error == "pruned":
+            self.console.print(f"[blue]trial {number}[/] pruned (behind the median at this epoch)")
+        elif error:
             self.console.print(f"[red]trial {number} failed:[/] {error}")
         elif result is not None:
             self.console.print(

@@ -87,8 +87,9 @@ def leaderboard_table(rows: Sequence[dict[str, Any]], *, top: int | None = 10, t
     return table
 
 
-def best_panel(card: dict[str, Any], run_dir: Path) -> Panel:
-    """The chosen model: accuracy, its share of each limit, and its files."""
+def best_panel(card: dict[str, Any], run_dir: Path, files_dir: Path | None = None) -> Panel:
+    """The chosen model: accuracy, its share of each limit, and its files (in ``files_dir``, default best/)."""
+    files_dir = files_dir or run_dir / "best"
     metrics, footprint, limits = card["metrics"], card["footprint"], card["limits"]
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -98,8 +99,17 @@ def best_panel(card: dict[str, Any], run_dir: Path) -> Panel:
     table.add_row(
         "accuracy",
         f"val {_fmt_acc(metrics['val_accuracy'])} · test {_fmt_acc(metrics['test_accuracy'])} float, "
-        f"{_fmt_acc(metrics['test_accuracy_int8'])} int8 · macro-F1 {metrics['test_macro_f1']:.3f}{demo}",
+        f"{_fmt_acc(metrics.get('test_accuracy_tflite', metrics.get('test_accuracy_int8')))} int8 TFLite · "
+        f"macro-F1 {metrics['test_macro_f1']:.3f}{demo}",
     )
+    verification = card.get("verification") or {}
+    if verification:
+        table.add_row(
+            "verified",
+            f"TFLite Micro arena {format_bytes(verification['tflm_arena_bytes'])} (host build) · TFLM = LiteRT within "
+            f"{verification['tflm_vs_litert_max_lsb']} LSB · top-1 agreement with float "
+            f"{100 * verification['agreement_tflite_float']:.1f}%",
+        )
     for key, label in (("ram_bytes", "RAM"), ("flash_bytes", "flash"), ("latency_ms", "latency")):
         value = footprint[key]
         limit = limits.get(key)
@@ -109,7 +119,7 @@ def best_panel(card: dict[str, Any], run_dir: Path) -> Panel:
             shown += f" of {limit_text} ({100 * value / limit:.0f}%)"
         table.add_row(label, shown)
     table.add_row("device", f"{footprint['device']} · {footprint['macs'] / 1e6:.2f} M MACs · {footprint['params']:,} params")
-    files = [str(run_dir / "best" / name) for name in card["files"].values()] + [str(run_dir / "best" / "card.json")]
+    files = [str(files_dir / name) for name in card["files"].values()] + [str(files_dir / "card.json")]
     table.add_row("files", "\n".join(files))
     return Panel(table, title="Chosen model", border_style="green", expand=False)
 

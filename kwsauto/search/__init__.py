@@ -5,10 +5,12 @@ from kwsauto.search._leaderboard import SORT_KEYS, best_feasible, leaderboard_ro
 from kwsauto.search._objective import Objective, TrialListener
 from kwsauto.search._run_folder import LEADERBOARD_COLUMNS, RunFolder
 from kwsauto.search._space import Param, SearchSpace, builtin_spaces, load_space, parse_space
-from kwsauto.search._study import SAMPLERS, SearchResult, SearchSettings, open_study, run_search
+from kwsauto.search._study import OBJECTIVES, PRUNERS, SAMPLERS, SearchResult, SearchSettings, open_study, run_search
 
 __all__ = [
     "LEADERBOARD_COLUMNS",
+    "OBJECTIVES",
+    "PRUNERS",
     "SAMPLERS",
     "SORT_KEYS",
     "Objective",

@@ -20,29 +20,32 @@ __all__ = ["footprint_of", "check_trial", "ensure_space_can_fit"]
 
 
 @functools.lru_cache(maxsize=512)
-def _footprint(features: FeatureConfig, model: ModelSpec, num_classes: int, device: DeviceProfile) -> Footprint:
-    net = create_model(model, num_classes, features.shape)
-    return estimate_footprint(trace_int8_graph(net, features.shape), features, device)
+def _footprint(
+    features: FeatureConfig, model: ModelSpec, labels: tuple[str, ...], device: DeviceProfile
+) -> Footprint:
+    net = create_model(model, len(labels), features.shape)
+    return estimate_footprint(trace_int8_graph(net, features.shape), features, device, labels)
 
 
-def footprint_of(config: TrialConfig, num_classes: int, device: DeviceProfile) -> Footprint:
+def footprint_of(config: TrialConfig, labels: tuple[str, ...], device: DeviceProfile) -> Footprint:
+    """The footprint of ``config``'s model for ``labels`` (they size the head and the .tflite metadata)."""
     # dropout does not shape the graph: normalize it so the cache hits
     model = ModelSpec(config.model.arch, config.model.width, config.model.head_units, 0.0)
-    return _footprint(config.features, model, num_classes, device)
+    return _footprint(config.features, model, tuple(labels), device)
 
 
 def check_trial(
-    config: TrialConfig, num_classes: int, device: DeviceProfile, budget: Budget
+    config: TrialConfig, labels: tuple[str, ...], device: DeviceProfile, budget: Budget
 ) -> tuple[Footprint, list[Violation]]:
-    footprint = footprint_of(config, num_classes, device)
+    footprint = footprint_of(config, labels, device)
     return footprint, check_budget(footprint, budget, device)
 
 
 def ensure_space_can_fit(
-    candidates: list[TrialConfig], num_classes: int, device: DeviceProfile, budget: Budget
+    candidates: list[TrialConfig], labels: tuple[str, ...], device: DeviceProfile, budget: Budget
 ) -> int:
     """Raise :class:`BudgetError` before any training when no candidate fits; else return how many fit."""
-    results = [(c, *check_trial(c, num_classes, device, budget)) for c in candidates]
+    results = [(c, *check_trial(c, labels, device, budget)) for c in candidates]
     fitting = sum(1 for _, _, violations in results if not violations)
     if fitting:
         return fitting

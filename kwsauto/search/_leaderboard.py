@@ -25,11 +25,13 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
     elif trial.state == TrialState.FAIL and not attrs.get("error"):
         state = "failed"
     trained = trial.state == TrialState.COMPLETE and feasible
+    values = trial.values or []
     return {
         "number": trial.number,
         "state": state,
         "model": _model_label(attrs.get("config")),
-        "val_accuracy": trial.value if trained else attrs.get("last_val_accuracy"),
+        "val_accuracy": attrs.get("val_accuracy", values[0] if values else None) if trained else attrs.get("last_val_accuracy"),
+        "objective": values[0] if trained and values else None,
         "test_accuracy": attrs.get("test_accuracy"),
         "feasible": feasible,
         "failed_limit": attrs.get("failed_limit"),
@@ -57,14 +59,17 @@ def _model_label(config: dict[str, Any] | None) -> str | None:
 def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:
     """All trials, best first: trained feasible trials by validation accuracy, then the rest by number."""
     rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
-    return sorted(rows, key=lambda r: (r["state"] != "complete", -(r["val_accuracy"] or 0.0), r["number"]))
+    return sorted(rows, key=lambda r: (r["state"] != "complete", -(r["objective"] or r["val_accuracy"] or 0.0), r["number"]))
 
 
 def best_feasible(study: optuna.Study) -> FrozenTrial | None:
-    """The completed, feasible trial with the highest validation accuracy (ties: the earlier trial)."""
+    """The completed, feasible trial with the best validation metric (ties: the earlier trial).
+
+    In a Pareto study that is the most accurate feasible trial; the front itself is in ``pareto.csv``.
+    """
     done = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.user_attrs.get("feasible") and t.value is not None
+        if t.user_attrs.get("feasible") and t.values
     ]
-    return max(done, key=lambda t: (t.value, -t.number), default=None)
+    return max(done, key=lambda t: (t.values[0], -t.number), default=None)

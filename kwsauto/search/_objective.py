@@ -1,11 +1,15 @@
-"""The objective of one trial: sample a config, reject it before training if it cannot fit, else train it."""
+"""The objective of one trial: sample a config, reject it before training if it cannot fit, else train it.
+
+Single-objective studies maximize the validation metric (accuracy or macro-F1) and prune by each epoch's
+validation accuracy; Pareto studies maximize the metric while minimizing RAM and latency.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -16,11 +20,13 @@ from kwsauto.features import FeatureConfig, FeatureSet, compute_features
 from kwsauto.search._feasibility import check_trial
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import SearchSpace
-from kwsauto.training import EpochListener, ExpertHooks, TrainResult, TrialConfig, fit
+from kwsauto.training import ExpertHooks, TrainResult, TrialConfig, evaluate, fit
 
-__all__ = ["Objective", "TrialListener"]
+__all__ = ["Objective", "TrialListener", "METRICS", "PARETO_COSTS"]
 
 _LOGGER = logging.getLogger(__name__)
+METRICS = ("accuracy", "macro_f1")
+PARETO_COSTS = ("ram_bytes", "latency_ms")  # minimized beside the metric in --objective pareto
 
 
 class TrialListener:
@@ -45,8 +51,12 @@ class Objective:
     hooks: ExpertHooks
     listener: TrialListener
     deadline: float | None = None  # time.monotonic() by which training must stop
-    cache_dir: Any = None
-    extra_callbacks: Callable[[optuna.Trial], list] | None = None
+    cache_dir: Path | None = None
+    metric: str = "accuracy"
+    pareto: bool = False
+    prune: bool = True
+    weights_in_storage: bool = False  # distributed: other machines must be able to export this trial
+    precheck: bool = True  # False trains infeasible models too (only to measure what the pre-check saves)
 
     def __post_init__(self) -> None:
         self._features: dict[FeatureConfig, FeatureSet] = {}
@@ -56,47 +66,76 @@ class Objective:
             self._features = {config: compute_features(self.index, config, cache_dir=self.cache_dir)}
         return self._features[config]
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def _values(self, score: float, footprint: Footprint) -> float | tuple[float, ...]:
+        return (score, *(float(getattr(footprint, c)) for c in PARETO_COSTS)) if self.pareto else score
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         started = time.perf_counter()
         config = self.space.sample(trial)
-        footprint, violations = check_trial(config, len(self.index.labels), self.device, self.budget)
-        limits = self.budget.limits(self.device)
-        for name, allowed in limits.items():
+        footprint, violations = check_trial(config, self.index.labels, self.device, self.budget)
+        for name, allowed in self.budget.limits(self.device).items():
             trial.set_constraint(name, getattr(footprint, name) / allowed - 1.0)
         trial.set_user_attr("footprint", footprint.to_dict())
         trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("feasible", not violations)
+        if violations and not self.precheck:
+            self._train_anyway(trial, config, footprint)
         if violations:
             worst = max(violations, key=lambda v: v.excess)
             trial.set_user_attr("failed_limit", worst.limit)
             trial.set_user_attr("violations", [v.describe() for v in violations])
             trial.set_user_attr("seconds", time.perf_counter() - started)
             self.listener.on_infeasible(trial.number, config, violations)
-            return 0.0  # rejected before training: the sampler learns the region is worthless
+            return self._values(0.0, footprint)  # rejected before training: the sampler learns the region is worthless
 
+        return self._train(trial, config, footprint, started)
+
+    def _train_anyway(self, trial: optuna.Trial, config: TrialConfig, footprint: Footprint) -> None:
+        """Without the pre-check, an infeasible model is trained before it is found out (the time is wasted)."""
+        started = time.perf_counter()
+        fit(self.features(config.features), config, hooks=self.hooks, callbacks=self._deadline_callbacks())
+        trial.set_user_attr("wasted_seconds", time.perf_counter() - started)
+
+    def _deadline_callbacks(self) -> list[Any]:
+        if self.deadline is None:
+            return []
+        from kwsauto.training import Deadline
+
+        return [Deadline(self.deadline)]
+
+    def _train(self, trial: optuna.Trial, config: TrialConfig, footprint: Footprint, started: float):
         self.listener.on_trial_start(trial.number, config, footprint)
 
         def on_epoch(epoch: int, max_epochs: int, metrics: dict[str, float]) -> None:
+            if "val_acc" in metrics:
+                trial.set_user_attr("last_val_accuracy", metrics["val_acc"])
+                trial.set_user_attr("last_epoch", epoch + 1)
             self.listener.on_epoch(trial.number, epoch, max_epochs, metrics)
 
-        listener: EpochListener = on_epoch
-        callbacks = self.extra_callbacks(trial) if self.extra_callbacks else []
-        if self.deadline is not None:
-            from kwsauto.training import Deadline
+        callbacks = self._deadline_callbacks()
+        if self.prune and not self.pareto:
+            from optuna_integration import PyTorchLightningPruningCallback
 
-            callbacks.append(Deadline(self.deadline))
+            callbacks.append(PyTorchLightningPruningCallback(trial, monitor="val_acc"))
+        features = self.features(config.features)
         try:
-            result = fit(self.features(config.features), config, hooks=self.hooks, listener=listener, callbacks=callbacks)
+            result = fit(features, config, hooks=self.hooks, listener=on_epoch, callbacks=callbacks)
         except optuna.TrialPruned:
+            trial.set_user_attr("seconds", time.perf_counter() - started)
+            self.listener.on_trial_end(trial.number, None, "pruned")
             raise
         except Exception as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
             trial.set_user_attr("seconds", time.perf_counter() - started)
             self.listener.on_trial_end(trial.number, None, f"{type(exc).__name__}: {exc}")
             raise
         self.run.save_trial(trial.number, result.model, config.to_dict())
+        if self.weights_in_storage:
+            self.run.store_weights_in(trial, result.model)
+        score = result.val_accuracy if self.metric == "accuracy" else evaluate(result.model, features, "val").macro_f1
+        trial.set_user_attr("val_accuracy", result.val_accuracy)
         trial.set_user_attr("epochs_run", result.epochs_run)
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("seconds", time.perf_counter() - started)
         self.listener.on_trial_end(trial.number, result, None)
-        return result.val_accuracy
+        return self._values(score, footprint)

@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import os
+import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,9 @@ import torch
 from kwsauto._io import atomic_write, atomic_write_json, atomic_write_text
 from kwsauto.errors import OutputError
 
-__all__ = ["RunFolder", "LEADERBOARD_COLUMNS"]
+__all__ = ["RunFolder", "LEADERBOARD_COLUMNS", "WEIGHTS_ATTR"]
+
+WEIGHTS_ATTR = "kwsauto:weights"
 
 LEADERBOARD_COLUMNS = (
     "number",
@@ -62,8 +67,8 @@ class RunFolder:
     def trial_dir(self, number: int) -> Path:
         return self.path / "trials" / f"{number:04d}"
 
-    def prepare(self) -> RunFolder:
-        """Create the folder and prove it is writable before any training (a failed write later loses work)."""
+    def prepare(self, min_free_bytes: int = 64 * 1024**2) -> RunFolder:
+        """Create the folder and prove it is writable, with room to spare, before any training."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / f".write-test-{os.getpid()}"
@@ -73,6 +78,12 @@ class RunFolder:
             raise OutputError(
                 f"Cannot write to output folder {self.path}: {exc.strerror or exc}. Choose another with --out."
             ) from exc
+        free = shutil.disk_usage(self.path).free
+        if free < min_free_bytes:
+            raise OutputError(
+                f"Output folder {self.path} has only {free // 1024**2} MB free; a search needs at least "
+                f"{min_free_bytes // 1024**2} MB. Free some space or choose another --out."
+            )
         return self
 
     # settings --------------------------------------------------------------------------------------------------
@@ -91,11 +102,24 @@ class RunFolder:
         atomic_write(folder / "model.pt", lambda tmp: torch.save(model.state_dict(), tmp))
         atomic_write_json(folder / "config.json", config)
 
-    def load_trial_state(self, number: int) -> dict[str, torch.Tensor]:
+    def load_trial_state(self, number: int, trial: Any = None) -> dict[str, torch.Tensor]:
+        """The trial's weights from this run folder, or from the study storage (a trial of another machine)."""
         path = self.trial_dir(number) / "model.pt"
-        if not path.is_file():
-            raise OutputError(f"Trial {number} has no saved weights in {path.parent}; it did not finish.")
-        return torch.load(path, weights_only=True)
+        if path.is_file():
+            return torch.load(path, weights_only=True)
+        encoded = getattr(trial, "system_attrs", {}).get(WEIGHTS_ATTR) if trial is not None else None
+        if encoded:
+            raw = zlib.decompress(base64.b64decode(encoded))
+            return torch.load(io.BytesIO(raw), weights_only=True)
+        raise OutputError(f"Trial {number} has no saved weights in {path.parent}; it did not finish here.")
+
+    @staticmethod
+    def store_weights_in(trial: Any, model: torch.nn.Module) -> None:
+        """Put the weights in the study's storage too, so any machine sharing it can export the trial."""
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        encoded = base64.b64encode(zlib.compress(buffer.getvalue())).decode("ascii")
+        trial.study._storage.set_trial_system_attr(trial._trial_id, WEIGHTS_ATTR, encoded)
 
     # results ---------------------------------------------------------------------------------------------------
     def write_leaderboard(self, rows: list[dict[str, Any]]) -> None:
@@ -107,8 +131,8 @@ class RunFolder:
             writer.writerow({**row, "params": json.dumps(row.get("params", {}), sort_keys=True)})
         atomic_write_text(self.path / "leaderboard.csv", buffer.getvalue())
 
-    def write_card(self, card: dict[str, Any]) -> None:
-        atomic_write_json(self.best_dir / "card.json", card)
+    def write_card(self, card: dict[str, Any], path: Path | None = None) -> None:
+        atomic_write_json(path or self.best_dir / "card.json", card)
 
     def read_card(self) -> dict[str, Any]:
         path = self.best_dir / "card.json"

@@ -1,38 +1,49 @@
 """The search: an Optuna study over a search space, each trial budget-checked before it trains.
 
-The study lives in ``study.journal`` in the run folder (Optuna's JournalStorage), so running the same
-command again resumes it: finished trials are kept and numbering continues.
+The study lives in ``study.journal`` in the run folder (Optuna's JournalStorage) or in a shared database
+(``--storage postgresql://…``), so running the same command again resumes it: finished trials are kept and
+numbering continues. ``workers`` > 1 runs that many trial processes on this machine, sharing the study.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
-import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
+from kwsauto.data import DatasetOptions, load_dataset
 from kwsauto.device import DEFAULT_DEVICE, Budget, get_device
-from kwsauto.errors import ConfigError
+from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import compute_features
-from kwsauto.search._best import export_best
+from kwsauto.search._enqueue import enqueue_from
+from kwsauto.search._export import export_trial
 from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows
-from kwsauto.search._objective import Objective, TrialListener
+from kwsauto.search._objective import METRICS, Objective, TrialListener
+from kwsauto.search._pareto import write_pareto
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import load_space
-from kwsauto.training import load_expert
+from kwsauto.search._storage import OWNER_ATTR, fail_stale_trials, make_storage, owner_tag, redact_url
+from kwsauto.training import TrialConfig, load_expert
 
-__all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLERS"]
+__all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLERS", "PRUNERS", "OBJECTIVES"]
 
 _LOGGER = logging.getLogger(__name__)
-SAMPLERS = ("tpe", "random")
+SAMPLERS = ("tpe", "random", "nsga2")
+PRUNERS = ("median", "hyperband", "none")
+OBJECTIVES = ("accuracy", "pareto")
+
+
+def _choice(name: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ConfigError(f"{name} must be one of {', '.join(valid)}, but got {value!r}{did_you_mean(value, valid)}.")
 
 
 @dataclass(frozen=True)
@@ -49,15 +60,26 @@ class SearchSettings:
     study_name: str | None = None
     seed: int = 0
     sampler: str = "tpe"
+    pruner: str = "median"
+    objective: str = "accuracy"
+    metric: str = "accuracy"
+    workers: int = 1
+    storage: str | None = None
+    enqueue: Path | None = None
     dataset: DatasetOptions = field(default_factory=DatasetOptions)
     expert: Path | None = None
     cache_dir: Path | None = None
+    precheck: bool = True  # benchmarks only: False trains infeasible trials to show the time the pre-check saves
 
     def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(f"Sampler must be one of {SAMPLERS}, but got {self.sampler!r}.")
+        _choice("--sampler", self.sampler, SAMPLERS)
+        _choice("--pruner", self.pruner, PRUNERS)
+        _choice("--objective", self.objective, OBJECTIVES)
+        _choice("--metric", self.metric, METRICS)
         if self.n_trials is not None and self.n_trials < 1:
             raise ConfigError(f"--trials must be at least 1, but got {self.n_trials}.")
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, but got {self.workers}.")
 
     def resolved_study_name(self) -> str:
         if self.study_name:
@@ -72,6 +94,37 @@ class SearchResult:
     rows: list[dict[str, Any]]
     card: dict[str, Any] | None
     interrupted: bool = False
+    pareto: list[dict[str, Any]] | None = None
+
+
+def open_study(
+    run: RunFolder, study_name: str, sampler: optuna.samplers.BaseSampler | None = None, *,
+    storage: str | None = None, pareto: bool | None = None,
+) -> optuna.Study:
+    """The study in ``run``'s journal, or at the ``storage`` URL (created if missing)."""
+    backend = make_storage(run.storage_path, storage)
+    if pareto is None:  # reading an existing study: take its directions
+        return optuna.load_study(study_name=study_name, storage=backend)
+    directions = ["maximize", "minimize", "minimize"] if pareto else ["maximize"]
+    return optuna.create_study(
+        study_name=study_name, storage=backend, sampler=sampler, directions=directions, load_if_exists=True
+    )
+
+
+def _sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=settings.seed)
+    if settings.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=settings.seed)
+    return optuna.samplers.TPESampler(seed=settings.seed, multivariate=True, group=True, constant_liar=True)
+
+
+def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
+    if settings.pruner == "hyperband" and settings.objective == "accuracy":
+        return optuna.pruners.HyperbandPruner(min_resource=2)
+    if settings.pruner == "median" and settings.objective == "accuracy":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
+    return optuna.pruners.NopPruner()
 
 
 def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> dict[str, Any]:
@@ -83,7 +136,10 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> dict[s
         "space": settings.space,
         "seed": settings.seed,
         "sampler": settings.sampler,
+        "objective": settings.objective,
+        "metric": settings.metric,
         "study": settings.resolved_study_name(),
+        "storage": redact_url(settings.storage) if settings.storage else None,
         "dataset": {
             "keywords": settings.dataset.keywords,
             "noise_class": settings.dataset.noise_class,
@@ -94,50 +150,20 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> dict[s
     }
 
 
-def open_study(run: RunFolder, study_name: str, sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
-    """The study in ``run``'s journal (created if missing)."""
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(run.storage_path)))
-    return optuna.create_study(
-        study_name=study_name, storage=storage, sampler=sampler, direction="maximize", load_if_exists=True
-    )
+@dataclass
+class _Prepared:
+    settings: SearchSettings
+    run: RunFolder
+    study: optuna.Study
+    objective: Objective
+    record: dict[str, Any]
 
 
-def _fail_stale_trials(study: optuna.Study) -> int:
-    """Mark RUNNING trials of dead processes on this host as failed (a search killed mid-trial)."""
-    host = socket.gethostname()
-    failed = 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = trial.system_attrs.get("kwsauto_owner") or trial.user_attrs.get("owner", "")
-        owner_host, _, pid = str(owner).partition(":")
-        if owner_host == host and pid.isdigit() and _alive(int(pid)):
-            continue
-        study._storage.set_trial_user_attr(trial._trial_id, "error", "interrupted: its process ended mid-trial")
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        failed += 1
-    return failed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def run_search(settings: SearchSettings, listener: TrialListener | None = None) -> SearchResult:
-    """Run (or resume) the search described by ``settings`` and export its best feasible model."""
-    listener = listener or TrialListener()
-    started = time.monotonic()
+def _prepare(settings: SearchSettings, listener: TrialListener, started: float, *, first: bool) -> _Prepared:
     device = get_device(settings.device)
     space = load_space(settings.space)
     hooks = load_expert(settings.expert)
     study_name = settings.resolved_study_name()
-
     demo = settings.data is None
     if demo:
         from kwsauto.data.demo import ensure_demo_dataset
@@ -148,37 +174,100 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     index = load_dataset(data, settings.dataset)
     run = RunFolder(Path(settings.out or Path("runs") / study_name)).prepare()
     record = _settings_record(settings, data, demo)
-    _check_resume(run, record)
-    ensure_space_can_fit(space.architecture_choices(), len(index.labels), device, settings.budget)
-    run.write_settings({**record, "labels": list(index.labels), "split_source": index.split_source})
-
-    # Decode every clip now, so an unreadable file stops the search before the first trial.
-    compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
-
-    sampler_cls = optuna.samplers.TPESampler if settings.sampler == "tpe" else optuna.samplers.RandomSampler
-    study = open_study(run, study_name, sampler_cls(seed=settings.seed))
-    stale = _fail_stale_trials(study)
-    if stale:
-        _LOGGER.warning("Marked %d trial(s) of an interrupted search as failed", stale)
+    if first:
+        _check_resume(run, record)
+        ensure_space_can_fit(space.architecture_choices(), index.labels, device, settings.budget)
+        run.write_settings({**record, "labels": list(index.labels), "split_source": index.split_source})
+        # Decode every clip now, so an unreadable file stops the search before the first trial.
+        compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
+    study = open_study(run, study_name, _sampler(settings), storage=settings.storage, pareto=settings.objective == "pareto")
+    study.pruner = _pruner(settings)
     deadline = started + settings.time_limit_s if settings.time_limit_s else None
-    objective = Objective(space, index, device, settings.budget, run, hooks, listener, deadline, settings.cache_dir)
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-    finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
-    remaining = None if settings.n_trials is None else max(0, settings.n_trials - finished)
+    objective = Objective(
+        space, index, device, settings.budget, run, hooks, listener, deadline, settings.cache_dir,
+        metric=settings.metric, pareto=settings.objective == "pareto", prune=settings.pruner != "none",
+        weights_in_storage=settings.storage is not None, precheck=settings.precheck,
+    )
+    return _Prepared(settings, run, study, objective, record)
 
-    def stamped(trial: optuna.Trial) -> float:
-        trial.set_user_attr("owner", owner)
-        return objective(trial)
 
+def _optimize(prepared: _Prepared, started: float) -> None:
+    """Run trials until the study holds ``n_trials`` or the time limit passes."""
+    settings, study = prepared.settings, prepared.study
+    owner = owner_tag()
+
+    def stamped(trial: optuna.Trial) -> Any:
+        trial.set_user_attr(OWNER_ATTR, owner)
+        return prepared.objective(trial)
+
+    callbacks = []
+    if settings.n_trials is not None:
+        callbacks.append(optuna.study.MaxTrialsCallback(settings.n_trials, states=None))
+        if len(study.get_trials(deepcopy=False)) >= settings.n_trials:
+            return
+    timeout = None if settings.time_limit_s is None else max(1.0, started + settings.time_limit_s - time.monotonic())
+    study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
+
+
+def run_search(settings: SearchSettings, listener: TrialListener | None = None) -> SearchResult:
+    """Run (or resume) the search described by ``settings`` and export its best feasible model."""
+    listener = listener or TrialListener()
+    started = time.monotonic()
+    prepared = _prepare(settings, listener, started, first=True)
+    fail_stale_trials(prepared.study)
+    if settings.enqueue is not None:
+        enqueue_from(prepared.study, settings.enqueue, prepared.objective.space)
     interrupted = False
+    workers = []
     try:
-        if remaining != 0:
-            timeout = None if deadline is None else max(1.0, deadline - time.monotonic())
-            study.optimize(stamped, n_trials=remaining, timeout=timeout, catch=(Exception,), gc_after_trial=True)
+        workers = _start_workers(settings, settings.workers - 1)
+        _optimize(prepared, started)
+        for process in workers:
+            process.join()
     except KeyboardInterrupt:
         interrupted = True
-    card = _finish(study, objective, index, run, device, settings, record)
-    return SearchResult(run, study_name, leaderboard_rows_with_test(study, card), card, interrupted)
+        for process in workers:
+            process.terminate()
+    card = _finish(prepared)
+    pareto = write_pareto(prepared.study, prepared.run) if settings.objective == "pareto" else None
+    return SearchResult(prepared.run, settings.resolved_study_name(), leaderboard_rows_with_test(prepared.study, card),
+                        card, interrupted, pareto)
+
+
+def _start_workers(settings: SearchSettings, n: int) -> list[multiprocessing.Process]:
+    """``n`` more trial processes sharing the study; torch threads split between all workers."""
+    if n <= 0:
+        return []
+    import torch
+
+    threads = max(1, (os.cpu_count() or 1) // (n + 1))
+    torch.set_num_threads(threads)
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker_main, args=(settings, threads), daemon=False) for _ in range(n)]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def _worker_main(settings: SearchSettings, threads: int) -> None:
+    """A worker process: the same study, its own trials, log lines instead of progress bars."""
+    import torch
+
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.monotonic()
+    prepared = _prepare(replace(settings, enqueue=None), _LogListener(), started, first=False)
+    try:
+        _optimize(prepared, started)
+    except KeyboardInterrupt:
+        pass
+
+
+class _LogListener(TrialListener):
+    def on_trial_end(self, number, result, error) -> None:
+        outcome = error or f"val acc {100 * result.val_accuracy:.1f}%"
+        print(f"[worker {os.getpid()}] trial {number}: {outcome}", flush=True)
 
 
 def leaderboard_rows_with_test(study: optuna.Study, card: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -187,22 +276,24 @@ def leaderboard_rows_with_test(study: optuna.Study, card: dict[str, Any] | None)
         for row in rows:
             if row["number"] == card["trial"]:
                 row["test_accuracy"] = card["metrics"]["test_accuracy"]
-                row["test_accuracy_int8"] = card["metrics"]["test_accuracy_int8"]
+                row["test_accuracy_int8"] = card["metrics"].get("test_accuracy_int8")
     return rows
 
 
-def _finish(study, objective, index: ClipIndex, run: RunFolder, device, settings, record) -> dict[str, Any] | None:
+def _finish(prepared: _Prepared) -> dict[str, Any] | None:
+    study, run, objective = prepared.study, prepared.run, prepared.objective
     best = best_feasible(study)
     card = None
     if best is not None:
         previous = run.read_card() if (run.best_dir / "card.json").is_file() else None
-        if previous and previous.get("trial") == best.number and (run.best_dir / "model_int8.onnx").is_file():
+        if previous and previous.get("trial") == best.number and (run.best_dir / "model_int8.tflite").is_file():
             card = previous
         else:
-            from kwsauto.training import TrialConfig
-
             config = TrialConfig.from_dict(best.user_attrs["config"])
-            card = export_best(best, objective.features(config.features), index, run, device, settings.budget, record)
+            card = export_trial(
+                best, objective.features(config.features), objective.index, run, objective.device,
+                prepared.settings.budget, prepared.record,
+            )
     run.write_leaderboard(leaderboard_rows_with_test(study, card))
     return card
 
@@ -213,7 +304,7 @@ def _check_resume(run: RunFolder, record: dict[str, Any]) -> None:
     if not path.is_file():
         return
     previous = run.read_settings()
-    for key in ("data", "budget", "device", "space", "dataset"):
+    for key in ("data", "budget", "device", "space", "dataset", "objective", "metric"):
         if key in previous and previous[key] != _jsonish(record[key]):
             raise ConfigError(
                 f"Run folder {run.path} holds a search with {key}={previous[key]!r}, not {record[key]!r}. "

@@ -1,0 +1,20 @@
+"""The metadata every exported model carries: its labels and feature parameters, as compact JSON.
+
+Stored under the name ``kwsauto`` (a .tflite ``metadata`` entry, an ONNX ``metadata_props`` key), so
+``kwsauto predict`` runs any exported model with the feature pipeline it was trained with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["METADATA_NAME", "metadata_json"]
+
+METADATA_NAME = "kwsauto"
+
+
+def metadata_json(labels: Sequence[str], feature_params: dict[str, Any] | None) -> bytes:
+    content = {"labels": list(labels), "features": dict(feature_params or {})}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")

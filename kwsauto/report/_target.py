@@ -1,0 +1,236 @@
+"""What a benchmark or a summary is about, resolved from the path a user gives.
+
+``RUN_DIR`` is the run's chosen model (its best feasible trial); ``RUN_DIR/trials/0003``, or ``RUN_DIR`` with
+``trial=3``, one trial; ``RUN_DIR/best`` the chosen model again; a ``.tflite``/``.onnx`` file an exported model,
+described by the ``card.json`` beside it (or, without a card, by the labels and feature parameters the file
+carries). Anything else is a one-line error naming the path and what is valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optuna.trial import FrozenTrial, TrialState
+
+from kwsauto.data import DatasetOptions
+from kwsauto.errors import ConfigError, KwsautoError
+from kwsauto.features import FeatureConfig
+from kwsauto.search import RunFolder, best_feasible, leaderboard_rows, open_study
+from kwsauto.training import TrialConfig
+
+__all__ = ["MODEL_FILES", "ModelTarget", "resolve_target", "resolve_targets", "dataset_options", "open_run_study"]
+
+# variant → the file an export writes for it (the same names as ``search._export.EXPORT_FORMATS``)
+MODEL_FILES: dict[str, str] = {
+    "float_onnx": "model.onnx",
+    "int8_onnx": "model_int8.onnx",
+    "int8_tflite": "model_int8.tflite",
+}
+_MODEL_SUFFIXES = (".tflite", ".onnx")
+
+
+@dataclass(frozen=True)
+class ModelTarget:
+    """One model to benchmark or summarize: its files, labels, feature config, and where it came from.
+
+    ``files`` maps a variant of :data:`MODEL_FILES` to an existing file. A trial of a run also has its
+    ``config`` and, once trained, its weights (``trained``); ``notes`` say what is missing and why.
+    """
+
+    name: str
+    labels: tuple[str, ...]
+    features: FeatureConfig | None
+    files: dict[str, Path]
+    run: RunFolder | None = None
+    settings: dict[str, Any] | None = None
+    trial: int | None = None
+    config: TrialConfig | None = None
+    trained: bool = False
+    frozen: FrozenTrial | None = None
+    card: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_trial(self) -> bool:
+        return self.run is not None and self.config is not None
+
+
+def dataset_options(settings: dict[str, Any]) -> DatasetOptions:
+    """The dataset options a run was searched with, from its ``run.json``."""
+    options = settings.get("dataset") or {}
+    defaults = DatasetOptions()
+    return DatasetOptions(
+        speaker_patterns=tuple(options.get("speaker_patterns") or defaults.speaker_patterns),
+        val_fraction=options.get("val_fraction", defaults.val_fraction),
+        test_fraction=options.get("test_fraction", defaults.test_fraction),
+        keywords=tuple(options["keywords"]) if options.get("keywords") else None,
+        noise_class=bool(options.get("noise_class", False)),
+    )
+
+
+def open_run_study(run: RunFolder, settings: dict[str, Any]):
+    """The run's study; a folder without ``study.journal`` is an error, never a new empty study."""
+    if not run.storage_path.is_file():
+        where = f" (its study is in {settings['storage']})" if settings.get("storage") else ""
+        raise ConfigError(f"{run.path} has no study.journal{where}; give a run folder whose search kept its journal.")
+    try:
+        return open_study(run, settings["study"])
+    except KeyError:
+        raise ConfigError(f"{run.path}/study.journal holds no study {settings['study']!r}; the run folder is incomplete.") from None
+
+
+def _is_run(path: Path) -> bool:
+    return path.is_dir() and (path / "run.json").is_file()
+
+
+def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
+    """The model that ``path`` (and ``trial``, for a run folder) names; see the module docstring."""
+    path = Path(path)
+    if path.parent.name == "trials" and path.name.isdigit() and _is_run(path.parent.parent):
+        # a trial folder exists only once the trial trained; an infeasible trial still has a footprint
+        if trial is not None and trial != int(path.name):
+            raise ConfigError(f"{path} is trial {int(path.name)}, but --trial {trial} was given; give one of them.")
+        return _trial_target(RunFolder(path.parent.parent), int(path.name))
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist; give a run folder, a trial folder (RUN/trials/0003) or a .tflite/.onnx model.")
+    if path.is_file():
+        if trial is not None:
+            raise ConfigError(f"--trial {trial} needs a run folder, but {path} is a model file; drop --trial or give the run.")
+        if path.suffix not in _MODEL_SUFFIXES:
+            raise ConfigError(f"{path} is not a .tflite or .onnx model; give a model, a run folder or a trial folder.")
+        return _model_file_target(path)
+    if _is_run(path):
+        return _trial_target(RunFolder(path), trial)
+    if path.name == "best" and _is_run(path.parent):
+        return _trial_target(RunFolder(path.parent), trial)
+    models = [path / name for name in MODEL_FILES.values() if (path / name).is_file()]
+    if models and (path / "card.json").is_file():
+        return _model_file_target(models[-1])
+    raise ConfigError(
+        f"{path} is not a run folder (no run.json), a trial folder (RUN/trials/0003) or a .tflite/.onnx model; give one of those."
+    )
+
+
+def resolve_targets(path: str | Path, trial: int | None = None, top: int | None = None) -> list[ModelTarget]:
+    """One target, or with ``top`` the ``top`` best trained feasible trials of the run at ``path``."""
+    if top is None:
+        return [resolve_target(path, trial)]
+    if top < 1:
+        raise ConfigError(f"--top must be at least 1, but got {top}.")
+    if trial is not None:
+        raise ConfigError(f"--top and --trial exclude each other, but got --top {top} --trial {trial}; give one.")
+    path = Path(path)
+    if not _is_run(path):
+        raise ConfigError(f"--top needs a run folder (with run.json), but got {path}; give the folder a search wrote.")
+    run = RunFolder(path)
+    rows = leaderboard_rows(open_run_study(run, run.read_settings()))
+    numbers = [r["number"] for r in rows if r["state"] == "complete" and r.get("feasible")][:top]
+    if not numbers:
+        raise ConfigError(f"{path} has no finished trial that fits the budget; run the search longer or with a larger budget.")
+    return [_trial_target(run, n) for n in numbers]
+
+
+def _trial_target(run: RunFolder, number: int | None) -> ModelTarget:
+    settings = run.read_settings()
+    study = open_run_study(run, settings)
+    card = run.read_card() if (run.best_dir / "card.json").is_file() else None
+    if number is None:
+        chosen = best_feasible(study)
+        if chosen is None:
+            states = sorted({t.state.name.lower() for t in study.get_trials(deepcopy=False)}) or ["none"]
+            raise ConfigError(
+                f"{run.path} has no finished trial that fits the budget (trial states: {', '.join(states)}); "
+                "run the search longer, or give --trial N to look at one trial."
+            )
+    else:
+        chosen = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
+        if chosen is None:
+            raise ConfigError(f"{run.path} has no trial {number}; `kwsauto leaderboard {run.path}` lists them.")
+    if "config" not in chosen.user_attrs:
+        raise ConfigError(f"Trial {chosen.number} of {run.path} has no config (state {chosen.state.name.lower()}); pick another trial.")
+    config = TrialConfig.from_dict(chosen.user_attrs["config"])
+    labels = tuple(settings.get("labels") or (card or {}).get("labels") or ())
+    # a complete feasible trial trained; its weights are in trials/<n>/ or, from another machine, in the study
+    trained = chosen.state == TrialState.COMPLETE and bool(chosen.user_attrs.get("feasible"))
+    notes: list[str] = []
+    if not trained:
+        state = "infeasible" if chosen.user_attrs.get("feasible") is False else chosen.state.name.lower()
+        notes.append(f"trial {chosen.number} was not trained (state {state}): it has a footprint, no accuracy or latency")
+    files: dict[str, Path] = {}
+    trial_card = None
+    for folder in (run.best_dir, run.trial_dir(chosen.number) / "export"):
+        folder_card = _read_json(folder / "card.json")
+        if folder_card and folder_card.get("trial") == chosen.number:
+            trial_card = folder_card
+            files = {k: folder / name for k, name in MODEL_FILES.items() if (folder / name).is_file()}
+            break
+    return ModelTarget(
+        name=f"trial {chosen.number}",
+        labels=labels,
+        features=config.features,
+        files=files,
+        run=run,
+        settings=settings,
+        trial=chosen.number,
+        config=config,
+        trained=trained,
+        frozen=chosen,
+        card=trial_card,
+        notes=tuple(notes),
+    )
+
+
+def _model_file_target(path: Path) -> ModelTarget:
+    from kwsauto.export._predict import load_model_info
+
+    card = _read_json(path.parent / "card.json")
+    notes: list[str] = []
+    labels: tuple[str, ...] = ()
+    features: FeatureConfig | None = None
+    if card is not None:
+        labels, features = tuple(card["labels"]), FeatureConfig.from_dict(card["features"])
+    else:
+        notes.append(f"no card.json beside {path.name}: no budget, test split or training metrics from a card")
+        try:
+            labels, features = load_model_info(path)
+        except KwsautoError:
+            notes.append(f"{path.name} carries no labels or feature parameters: footprint uses the default MFE features")
+    files = {k: path for k, name in MODEL_FILES.items() if name == path.name}
+    if not files:  # a model file under another name: its kind from its suffix
+        files = {"int8_tflite" if path.suffix == ".tflite" else "int8_onnx": path}
+    if card is not None:  # the card's sibling files, so an .onnx still gets its footprint from the .tflite
+        for key, name in MODEL_FILES.items():
+            if key not in files and (path.parent / name).is_file():
+                files[key] = path.parent / name
+    run = _run_of_export(path.parent)
+    return ModelTarget(
+        name=path.name,
+        labels=labels,
+        features=features,
+        files=files,
+        run=run,
+        settings=run.read_settings() if run is not None else None,
+        trial=(card or {}).get("trial"),
+        card=card,
+        notes=tuple(notes),
+    )
+
+
+def _run_of_export(folder: Path) -> RunFolder | None:
+    """The run an export folder belongs to: ``RUN/best`` or ``RUN/trials/<n>/export``."""
+    for candidate in (folder.parent, folder.parent.parent.parent):
+        if _is_run(candidate):
+            return RunFolder(candidate)
+    return None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not readable JSON ({exc}); export the model again.") from None

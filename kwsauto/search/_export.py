@@ -1,0 +1,176 @@
+"""Exporting a trial: evaluate it on the test split, write the deployable files, verify them, write its card.
+
+One quantized graph (``export.quantize_graph``) feeds the int8 exporters. Every TFLite export is run in TFLite
+Micro (its arena measured) and in LiteRT (test accuracy, agreement with ONNX int8 and with float).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from optuna.trial import FrozenTrial
+
+from kwsauto.data import ClipIndex
+from kwsauto.device import Budget, DeviceProfile, estimate_footprint, get_device
+from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto.export import (
+    quantize_features,
+    quantize_graph,
+    run_litert,
+    run_tflm,
+    tflm_arena_usage,
+    trace_int8_graph,
+    write_c_array,
+    write_onnx_int8,
+    write_tflite,
+)
+from kwsauto.export._onnx import export_onnx, onnx_predict
+from kwsauto.features import FeatureSet
+from kwsauto.models import create_model
+from kwsauto.search._run_folder import RunFolder
+from kwsauto.training import TrialConfig, classification_metrics, evaluate, predict
+
+__all__ = ["EXPORT_FORMATS", "export_trial", "parse_formats", "CALIBRATION_CLIPS"]
+
+_LOGGER = logging.getLogger(__name__)
+CALIBRATION_CLIPS = 512
+# format → the files it writes (the single table of what an export can produce)
+EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
+    "tflite": ("model_int8.tflite",),
+    "c": ("model_int8.h", "model_int8.cc"),
+    "onnx": ("model.onnx", "model_int8.onnx"),
+}
+
+
+def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"tflite,onnx,c"`` → the formats, checked; C needs the TFLite file, so it brings it along."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    for name in names:
+        if name not in EXPORT_FORMATS:
+            raise ConfigError(
+                f"Unknown export format {name!r}{did_you_mean(name, EXPORT_FORMATS)}; valid: {', '.join(EXPORT_FORMATS)}."
+            )
+    if "c" in names and "tflite" not in names:
+        names.insert(0, "tflite")
+    return tuple(dict.fromkeys(names))
+
+
+def export_trial(
+    trial: FrozenTrial,
+    features: FeatureSet,
+    index: ClipIndex,
+    run: RunFolder,
+    device: DeviceProfile,
+    budget: Budget,
+    settings: dict[str, Any],
+    *,
+    formats: Sequence[str] = tuple(EXPORT_FORMATS),
+    out: Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``trial``, write ``formats`` and its card into ``out`` (default: the run's ``best/``)."""
+    out = Path(out or run.best_dir)
+    config = TrialConfig.from_dict(trial.user_attrs["config"])
+    model = create_model(config.model, len(features.labels), config.features.shape)
+    model.load_state_dict(run.load_trial_state(trial.number, trial))
+    model.eval()
+    val, test = evaluate(model, features, "val"), evaluate(model, features, "test")
+    labels = list(features.labels)
+    meta = {"labels": labels, "features": config.features.to_dict()}
+    train_x = features["train"].features
+    calibration = train_x[torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))[:CALIBRATION_CLIPS]]
+    test_x, test_y = features["test"].features, features["test"].labels
+    float_top1 = predict(model, test_x).numpy()
+    metrics: dict[str, Any] = {
+        "val_accuracy": val.accuracy,
+        "test_accuracy": test.accuracy,
+        "test_macro_f1": test.macro_f1,
+        "test_per_class": test.to_dict()["per_class"],
+        "test_confusion": test.to_dict()["confusion"],
+    }
+    verification: dict[str, Any] = {}
+    started = time.perf_counter()
+    graph = trace_int8_graph(model, config.features.shape)
+    qgraph = quantize_graph(model, graph, calibration)  # the one int8 model every int8 file describes
+    onnx_int8_top1 = None
+    if "onnx" in formats:
+        export_onnx(model, config.features.shape, out / "model.onnx", metadata=meta)
+        write_onnx_int8(qgraph, out / "model_int8.onnx", labels=labels, feature_params=meta["features"])
+        onnx_int8_top1 = onnx_predict(out / "model_int8.onnx", test_x).argmax(1)
+        int8 = classification_metrics(test_y, torch.from_numpy(onnx_int8_top1), features.labels)
+        metrics.update(test_accuracy_int8=int8.accuracy, test_macro_f1_int8=int8.macro_f1)
+    if "tflite" in formats:
+        tflite = write_tflite(qgraph, out / "model_int8.tflite", labels=labels, feature_params=meta["features"])
+        if "c" in formats:
+            write_c_array(tflite, out / "model_int8.h", out / "model_int8.cc")
+        verification = _verify_tflite(tflite, test_x, float_top1, onnx_int8_top1, graph, config, labels)
+        tflite_top1 = verification.pop("_top1")
+        tflite_metrics = classification_metrics(test_y, torch.from_numpy(tflite_top1), features.labels)
+        metrics["test_accuracy_tflite"] = tflite_metrics.accuracy
+        metrics.setdefault("test_accuracy_int8", tflite_metrics.accuracy)
+        for key in ("agreement_tflite_onnx_int8", "agreement_tflite_float"):
+            if key in verification:
+                metrics[key] = verification[key]
+    _LOGGER.info("Exported trial %d (%s) in %.1f s", trial.number, ",".join(formats), time.perf_counter() - started)
+
+    footprint = dict(trial.user_attrs["footprint"], device=device.name)
+    if verification:
+        footprint["tflm_arena_bytes"] = verification["tflm_arena_bytes"]
+    card = {
+        "kwsauto_card": 1,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "trial": trial.number,
+        "model": config.model.name,
+        "labels": labels,
+        "features": meta["features"],
+        "input_shape": list(config.features.shape),
+        "config": config.to_dict(),
+        "metrics": metrics,
+        "footprint": footprint,
+        "verification": verification,
+        "budget": budget.to_dict(),
+        "limits": budget.limits(device),
+        "data": {
+            "root": str(index.root),
+            "demo": bool(settings.get("demo")),
+            "split_source": index.split_source,
+            "clips": {s: len(features[s].labels) for s in ("train", "val", "test")},
+            "speakers": {s: len(index.speakers(s)) for s in ("train", "val", "test")},
+        },
+        "files": {f: name for f in formats for name in EXPORT_FORMATS[f]},
+    }
+    run.write_card(card, out / "card.json")
+    return card
+
+
+def _verify_tflite(
+    tflite: Path, test_x: torch.Tensor, float_top1: np.ndarray, onnx_int8_top1: np.ndarray | None, graph, config, labels
+) -> dict[str, Any]:
+    """The .tflite in TFLite Micro (arena, outputs) and LiteRT (test split), against float and ONNX int8."""
+    inputs = quantize_features(tflite, test_x)
+    litert = run_litert(tflite, inputs)  # [n, classes] int8
+    top1 = litert.argmax(1)
+    n_check = min(64, len(inputs))
+    tflm = run_tflm(tflite, inputs[:n_check])
+    arena = tflm_arena_usage(tflite)
+    host_estimate = estimate_footprint(graph, config.features, get_device("host"), labels)
+    result = {
+        "_top1": top1,
+        "tflm_arena_bytes": arena.used_bytes,
+        "tflm_min_arena_bytes": arena.arena_bytes,
+        "estimated_host_arena_bytes": host_estimate.arena_bytes,
+        "tflm_runtime": "tflite-micro Python package (64-bit host build, reference kernels)",
+        "tflm_vs_litert_max_lsb": int(np.abs(tflm.astype(int) - litert[:n_check].astype(int)).max()),
+        "tflm_vs_litert_clips": n_check,
+        "agreement_tflite_float": float(np.mean(top1 == float_top1)),
+        "tflite_bytes": tflite.stat().st_size,
+    }
+    if onnx_int8_top1 is not None:
+        result["agreement_tflite_onnx_int8"] = float(np.mean(top1 == onnx_int8_top1))
+    return result

@@ -1,0 +1,81 @@
+"""Several machines sharing one study through PostgreSQL (Optuna's RDB storage).
+
+Needs a reachable server: ``KWSAUTO_TEST_POSTGRES`` holds its URL (``.ci/run`` starts one and sets it).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from optuna.trial import TrialState
+
+from kwsauto.search import RunFolder, open_study
+
+URL = os.environ.get("KWSAUTO_TEST_POSTGRES")
+
+SPACE = """
+features: {frame_stride_s: 0.02}
+model:
+  arch: dscnn
+  width: {choices: [0.25, 0.5]}
+train:
+  epochs: 6
+  batch_size: 16
+  learning_rate: {float: [0.001, 0.01], log: true}
+"""
+
+
+def _reachable(url: str | None) -> str | None:
+    if not url:
+        return "KWSAUTO_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server and sets it)"
+    try:
+        import sqlalchemy
+
+        with sqlalchemy.create_engine(url).connect():
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means: no server to test against
+        return f"PostgreSQL at KWSAUTO_TEST_POSTGRES is not reachable: {type(exc).__name__}"
+
+
+pytestmark = pytest.mark.skipif(_reachable(URL) is not None, reason=_reachable(URL) or "")
+
+
+def test_two_machines_share_one_study(tone_dataset, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    study_name = f"dist-{uuid.uuid4().hex[:8]}"
+    outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kwsauto", "search", str(tone_dataset), "--space", str(space), "--trials", "6",
+             "--storage", URL, "--study", study_name, "--out", str(out), "--budget", "256KB"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        for out in outs
+    ]
+    outputs = [p.communicate(timeout=600)[0].decode() for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+
+    study = open_study(RunFolder(outs[0]), study_name, storage=URL)
+    numbers = sorted(t.number for t in study.trials)
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 6
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    owners = {t.user_attrs["owner"] for t in study.trials}
+    assert len(owners) == 2
+
+    best = max(study.trials, key=lambda t: (t.values[0], -t.number))
+    password = URL.split("@")[0].rsplit(":", 1)[-1]
+    for out, text in zip(outs, outputs):
+        mine = {int(p.name) for p in (out / "trials").iterdir()}
+        assert mine and mine <= set(numbers)  # each machine keeps its own trials' artifacts
+        card = json.loads((out / "best" / "card.json").read_text())
+        assert card["trial"] == best.number  # the global best, exported on both machines
+        for path in out.rglob("*"):
+            if path.is_file() and path.suffix in (".json", ".csv", ".md", ".html", ".txt"):
+                assert password not in path.read_text(errors="ignore")
+        assert password not in text
+    a, b = ({int(p.name) for p in (out / "trials").iterdir()} for out in outs)
+    assert not a & b

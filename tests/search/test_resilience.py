@@ -1,0 +1,150 @@
+"""Pruning, Pareto mode, resume after SIGKILL, parallel workers, seeding, faults: the search under real conditions."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from kwsauto.device import Budget
+from kwsauto.errors import ConfigError
+from kwsauto.search import RunFolder, SearchSettings, open_study, run_search
+
+SPACE = """
+features: {frame_stride_s: 0.02}
+model:
+  arch: dscnn
+  width: {choices: [0.25, 0.5]}
+train:
+  epochs: EPOCHS
+  batch_size: 16
+  early_stopping_patience: 0
+  learning_rate: {float: [0.0001, 0.01], log: true}
+"""
+
+
+def _space(tmp_path, epochs=3):
+    path = tmp_path / f"space{epochs}.yaml"
+    path.write_text(SPACE.replace("EPOCHS", str(epochs)))
+    return path
+
+
+def _settings(data, space, out, **kwargs):
+    return SearchSettings(data=data, space=str(space), out=out, budget=Budget(ram_bytes=256 * 1024), **kwargs)
+
+
+def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_path):
+    result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=6), tmp_path / "run", n_trials=8,
+                                  sampler="random", pruner="median"))
+    study = open_study(result.run, result.study_name)
+    states = {t.state for t in study.trials}
+    assert TrialState.COMPLETE in states
+    for row in result.rows:
+        if row["state"] == "pruned":
+            assert row["val_accuracy"] is not None and 1 <= row["epochs_run"] < 6
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    for trial in pruned:
+        assert trial.intermediate_values  # fed each epoch's validation accuracy
+
+
+def test_pareto_mode_writes_front(tone_dataset, tmp_path):
+    result = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run", n_trials=4, objective="pareto",
+                                  sampler="nsga2"))
+    assert result.pareto and all(r["feasible"] for r in result.pareto)
+    assert (result.run.path / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    header = (result.run.path / "pareto.csv").read_text().splitlines()[0]
+    assert header.startswith("number,model,val_accuracy,ram_bytes,latency_ms")
+    assert result.card is not None  # the hard limits still choose one deployable model
+
+
+def test_enqueue_runs_known_configs_first(tone_dataset, tmp_path):
+    seeds = tmp_path / "seeds.yaml"
+    seeds.write_text("- {model.width: 0.5, train.learning_rate: 0.005}\n- {model.width: 0.25, train.learning_rate: 0.002}\n")
+    result = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run", n_trials=2, enqueue=seeds))
+    study = open_study(result.run, result.study_name)
+    assert [t.params["model.width"] for t in study.trials] == [0.5, 0.25]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- {model.widht: 0.5}\n")
+    with pytest.raises(ConfigError, match="did you mean 'model.width'"):
+        run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run2", n_trials=1, enqueue=bad))
+    # a previous run's best seeds a new search
+    again = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run3", n_trials=1, enqueue=result.run.path))
+    first = open_study(again.run, again.study_name).trials[0]
+    assert first.params["model.width"] == result.card["config"]["model"]["width"]
+
+
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(tone_dataset, tmp_path):
+    expert = tmp_path / "nan.py"
+    expert.write_text(
+        "import torch\n"
+        "class NanLoss(torch.nn.Module):\n"
+        "    def forward(self, logits, y):\n"
+        "        return logits.sum() * float('nan')\n"
+        "def loss(class_weights):\n"
+        "    return NanLoss()\n"
+    )
+    result = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run", n_trials=2, expert=expert))
+    failed = [r for r in result.rows if r["state"] == "fail"]
+    assert len(failed) == 2 and all("nan" in r["error"].lower() for r in failed)
+    assert result.card is None
+
+
+def test_dashboard_can_load_the_study(tone_dataset, tmp_path):
+    result = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run", n_trials=1))
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(result.run.storage_path)))
+    study = optuna.load_study(study_name=result.study_name, storage=storage)
+    assert len(study.trials) == 1
+
+
+def _cli(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "kwsauto", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kwargs)
+
+
+def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
+    space, out = _space(tmp_path, epochs=40), tmp_path / "run"
+    args = ("search", str(tone_dataset), "--space", str(space), "--trials", "3", "--out", str(out), "--budget", "256KB",
+            "--pruner", "none")
+    process = _cli(*args)
+    deadline = time.monotonic() + 240
+    running = None
+    while time.monotonic() < deadline and running is None:
+        time.sleep(0.5)
+        if (out / "study.journal").is_file():
+            study = open_study(RunFolder(out), "tones")
+            running = next((t for t in study.trials if t.state == TrialState.RUNNING and t.user_attrs.get("last_epoch", 0) >= 2
+                            and t.number >= 1), None)
+    assert running is not None, "no trial reached its second epoch in time"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    finished_before = {t.number for t in open_study(RunFolder(out), "tones").trials if t.state == TrialState.COMPLETE}
+    assert finished_before  # trial 0 finished before the kill
+
+    restarted = _cli(*args[:4], "--trials", "4", *args[6:])
+    output = restarted.communicate(timeout=400)[0].decode()
+    assert restarted.returncode == 0, output
+    study = open_study(RunFolder(out), "tones")
+    numbers = sorted(t.number for t in study.trials)
+    assert numbers == list(range(len(numbers))) and len(numbers) == 4  # no duplicate, no gap, numbering continued
+    stale = next(t for t in study.trials if t.number == running.number)
+    assert stale.state == TrialState.FAIL and "interrupted" in stale.user_attrs["error"]
+    assert finished_before <= {t.number for t in study.trials if t.state == TrialState.COMPLETE}
+    card = json.loads((out / "best" / "card.json").read_text())
+    board = json.loads((out / "leaderboard.json").read_text())
+    best = max((r for r in board if r["state"] == "complete"), key=lambda r: (r["objective"], -r["number"]))
+    assert card["trial"] == best["number"]
+
+
+def test_two_workers_share_one_study(tone_dataset, tmp_path):
+    result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=12), tmp_path / "run", n_trials=6, workers=2))
+    study = open_study(result.run, result.study_name)
+    numbers = sorted(t.number for t in study.trials)
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 6
+    owners = {t.user_attrs.get("owner") for t in study.trials}
+    assert len(owners) == 2  # both processes ran trials
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
