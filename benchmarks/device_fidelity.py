@@ -50,7 +50,9 @@ def measure(name: str, features: FeatureConfig, classes: int) -> MemoryRow:
     """Estimated and measured arena and .tflite size of registry model ``name`` on ``features``."""
     entry = resolve(name)
     labels = (_LABELS * (classes // len(_LABELS) + 1))[:classes]
-    graph = trace_int8_graph(create_model(ModelSpec(entry.arch, entry.width), classes, features.shape), features.shape)
+    graph = trace_int8_graph(
+        create_model(ModelSpec(entry.arch, entry.width), classes, features.shape), features.shape
+    )
     footprint = estimate_footprint(graph, features, get_device("host"), labels=labels)
     data = tflite_bytes(placeholder_quantized_graph(graph), labels=labels, feature_params=features.to_dict())
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,9 +70,20 @@ def memory_table(rows: list[MemoryRow], *, flash: bool) -> Table:
     what = ".tflite bytes" if flash else "arena bytes"
     pairs = [(r.est_tflite, r.tflite) if flash else (r.est_arena, r.tflm_arena) for r in rows]
     ratios = [est / real for est, real in pairs]
-    title = "2 · Flash: estimated vs written .tflite" if flash else "1 · RAM: estimated vs TFLM-measured arena (host)"
+    title = (
+        "2 · Flash: estimated vs written .tflite"
+        if flash
+        else "1 · RAM: estimated vs TFLM-measured arena (host)"
+    )
     table = Table(title=title, caption=f"{len(rows)} models, {_ratio_range(ratios)}")
-    for col in ("model", "input", f"estimated {what}", f"{'written' if flash else 'TFLM'} {what}", "difference", "ratio"):
+    for col in (
+        "model",
+        "input",
+        f"estimated {what}",
+        f"{'written' if flash else 'TFLM'} {what}",
+        "difference",
+        "ratio",
+    ):
         table.add_column(col, justify="left" if col in ("model", "input") else "right", no_wrap=True)
     for row, (est, real), ratio in zip(rows, pairs, ratios):
         shape = "x".join(map(str, row.input_shape))
@@ -82,9 +95,24 @@ def latency_table() -> tuple[Table, int]:
     """Table 3 and the number of rows whose check fails."""
     checks = {"fit": f"within ±{TOLERANCE:.0%}", "faster": "≥ faster engine", "older": "≤ older stack"}
     table = Table(title="3 · Latency: predicted vs published (inference only, no DSP)")
-    for col in ("model", "board", "core", "clock", "stack", "published ms", "predicted ms", "ratio", "check", "source"):
-        table.add_column(col, justify="right" if col.endswith(("ms", "ratio", "clock")) else "left",
-                         overflow="fold", no_wrap=col not in ("source", "stack", "model"))
+    for col in (
+        "model",
+        "board",
+        "core",
+        "clock",
+        "stack",
+        "published ms",
+        "predicted ms",
+        "ratio",
+        "check",
+        "source",
+    ):
+        table.add_column(
+            col,
+            justify="right" if col.endswith(("ms", "ratio", "clock")) else "left",
+            overflow="fold",
+            no_wrap=col not in ("source", "stack", "model"),
+        )
     failures = 0
     for row in CALIBRATION:
         predicted = predicted_ms(row)
@@ -92,8 +120,16 @@ def latency_table() -> tuple[Table, int]:
         failures += not ok
         mark = "[green]✓[/]" if ok else "[red]✗[/]"
         table.add_row(
-            row.label, row.board, row.core, f"{row.clock_hz / 1e6:.0f} MHz", row.stack, f"{row.published_ms:.1f}",
-            f"{predicted:.1f}", f"{predicted / row.published_ms:.2f}", f"{mark} {checks[row.role]}", row.source,
+            row.label,
+            row.board,
+            row.core,
+            f"{row.clock_hz / 1e6:.0f} MHz",
+            row.stack,
+            f"{row.published_ms:.1f}",
+            f"{predicted:.1f}",
+            f"{predicted / row.published_ms:.2f}",
+            f"{mark} {checks[row.role]}",
+            row.source,
         )
     table.caption = f"{len(CALIBRATION)} rows, {failures} failing"
     return table, failures
@@ -101,7 +137,9 @@ def latency_table() -> tuple[Table, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strides", type=float, nargs="+", default=[0.02, 0.01], help="frame strides in seconds")
+    parser.add_argument(
+        "--strides", type=float, nargs="+", default=[0.02, 0.01], help="frame strides in seconds"
+    )
     parser.add_argument("--classes", type=int, default=12)
     args = parser.parse_args(argv)
     console = Console()

@@ -168,9 +168,10 @@ def _cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print("[dim]No data folder given: using the built-in demo dataset (synthetic espeak-ng voices).[/]")
     with SearchProgress(console, args.trials) as progress:
         result = run_search(settings, progress)
-    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}"))
+    compact = console.width < 110
+    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
     if result.pareto is not None:
-        console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)"))
+        console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
         console.print(f"[dim]{result.run.path / 'pareto.csv'}, {result.run.path / 'pareto.png'}[/]")
     if result.card is not None:
         console.print(class_metrics_table(
@@ -217,7 +218,7 @@ def _cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
     summary = load_run(args.run_dir, storage=args.storage)
     rows = sort_rows(summary.rows, args.sort, feasible_only=args.feasible)
-    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {summary.settings['study']}"))
+    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {summary.settings['study']}", compact=console.width < 110))
     if summary.card is not None:
         console.print(best_panel(summary.card, summary.run.path))
     return 0

@@ -8,10 +8,10 @@ kernel code its ops pull in.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from kwsauto.device._latency import dsp_ms, inference_ms
 from kwsauto.device._planner import Buffer, plan_arena
 from kwsauto.device._profiles import DeviceProfile
 from kwsauto.export._graph import Int8Graph, OpSpec
@@ -95,23 +95,20 @@ def dsp_ram_bytes(config: FeatureConfig) -> int:
     return frame + fft + power + mel + dct + out_frame
 
 
-def _dsp_cycles(config: FeatureConfig, device: DeviceProfile) -> float:
-    return config.window_samples * device.dsp_cycles_per_sample * (math.log2(config.fft_length) / 8)
-
-
-def _scratch_bytes(op: OpSpec, kernels: str) -> int:
+def _scratch_bytes(op: OpSpec, device: DeviceProfile) -> int:
     """The op's kernel scratch buffer (CMSIS-NN's int16 im2col), alive during the op only.
 
-    ``arm_convolve_s8_get_buffer_size`` (2 x in_ch x kh x kw x int16) for a non-1x1 conv and
-    ``arm_depthwise_conv_s8_opt_get_buffer_size`` (ch x kh x kw x int16) for a depthwise conv, on cores with the
-    DSP extension; TFLM's reference kernels (the host, the tflite-micro package) need none.
+    ``arm_convolve_s8_get_buffer_size``: 2 x in_ch x kh x kw x int16 for a non-1x1 conv (on every core);
+    ``arm_depthwise_conv_s8_opt_get_buffer_size``: ch x kh x kw x int16 for a depthwise conv on cores with the
+    DSP extension, except the 3x3 kernel with padding <= 1, which has its own scratch-free path. TFLM's
+    reference kernels (the host, the tflite-micro package) need none; ESP-NN's scratch is not modelled.
     """
-    if kernels != "cmsis-nn":
+    if device.kernels != "cmsis-nn":
         return 0
     if op.kind == "CONV_2D" and op.weight_shape[1:3] != (1, 1):
         _, kh, kw, in_c = op.weight_shape
         return 2 * in_c * kh * kw * 2
-    if op.kind == "DEPTHWISE_CONV_2D":
+    if op.kind == "DEPTHWISE_CONV_2D" and device.dsp_extension and op.weight_shape[1:3] != (3, 3):
         _, kh, kw, channels = op.weight_shape
         return channels * kh * kw * 2
     return 0
@@ -124,12 +121,11 @@ def estimate_footprint(
 
     ``labels`` go into the .tflite metadata, so the flatbuffer size is exact when they are the model's labels.
     """
-    kernels = getattr(device, "kernels", "reference" if device.name == "host" else "cmsis-nn")
-    pointer_bytes = getattr(device, "pointer_bytes", 8 if device.name == "host" else 4)
+    pointer_bytes = device.pointer_bytes
     lifetimes = graph.lifetimes()
     buffers = [Buffer(t.n_bytes, *lifetimes[t.index], t.name) for t in graph.tensors]
     for i, op in enumerate(graph.ops):
-        scratch = _scratch_bytes(op, kernels)
+        scratch = _scratch_bytes(op, device)
         if scratch:
             buffers.append(Buffer(scratch, i, i, f"{op.name}:scratch"))
     activation, offsets = plan_arena(buffers)
@@ -140,9 +136,8 @@ def estimate_footprint(
     model_bytes = tflite_size_bytes(graph, labels=labels, feature_params=features.to_dict())
     kinds = {op.kind for op in graph.ops}
     code = KERNEL_CODE_BYTES["_runtime"] + sum(KERNEL_CODE_BYTES.get(k, 2048) for k in kinds)
-    cycles = sum(op.macs * device.cpm(op.kind) + device.cycles_per_op for op in graph.ops)
-    inference_ms = cycles / device.clock_hz * 1e3
-    dsp_ms = _dsp_cycles(features, device) / device.clock_hz * 1e3
+    inference_time = inference_ms(graph, device)  # calibrated cycle model; LiteRT on this machine for "host"
+    dsp_time = dsp_ms(features, device)
     return Footprint(
         device=device.name,
         ram_bytes=arena + dsp,
@@ -155,8 +150,8 @@ def estimate_footprint(
         code_bytes=code,
         macs=graph.macs,
         params=graph.params,
-        latency_ms=round(inference_ms + dsp_ms, 3),
-        inference_ms=round(inference_ms, 3),
-        dsp_ms=round(dsp_ms, 3),
+        latency_ms=round(inference_time + dsp_time, 3),
+        inference_ms=round(inference_time, 3),
+        dsp_ms=round(dsp_time, 3),
         peak_ops=tuple(peak),
     )

@@ -44,7 +44,9 @@ def litert_latency_ms(graph: Int8Graph) -> float:
         interpreter = Interpreter(model_content=data, num_threads=1)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as err:
-        raise KwsautoError(f"LiteRT cannot load the graph to time it: {' '.join(str(err).split())}.") from None
+        raise KwsautoError(
+            f"LiteRT cannot load the graph to time it: {' '.join(str(err).split())}."
+        ) from None
     details = interpreter.get_input_details()[0]
     interpreter.set_tensor(details["index"], np.zeros(details["shape"], dtype=details["dtype"]))
     for _ in range(_WARMUP):
@@ -56,5 +58,7 @@ def litert_latency_ms(graph: Int8Graph) -> float:
         interpreter.invoke()
         times.append(time.perf_counter() - t0)
     latency_ms = statistics.median(times) * 1e3
-    _LOGGER.debug("LiteRT latency of a %d-op graph: %.4f ms (median of %d runs)", len(graph.ops), latency_ms, len(times))
+    _LOGGER.debug(
+        "LiteRT latency of a %d-op graph: %.4f ms (median of %d runs)", len(graph.ops), latency_ms, len(times)
+    )
     return latency_ms

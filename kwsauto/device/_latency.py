@@ -121,7 +121,9 @@ class CalibrationRow:
         return _MODELS[self.model][4]
 
 
-def _row(key: str, model: str, board: str, core: str, mhz: float, ms: float, stack: str, role: str, src: str) -> CalibrationRow:
+def _row(
+    key: str, model: str, board: str, core: str, mhz: float, ms: float, stack: str, role: str, src: str
+) -> CalibrationRow:
     return CalibrationRow(key, model, board, core, mhz * 1e6, ms, stack, role, src)
 
 
@@ -132,6 +134,7 @@ _KRAI = "mlcommons/tiny_results_v1.1 closed/Krai/results/README.md"
 _BOSCH = "mlcommons/tiny_results_v1.1 closed/bosch/results"
 _PERF = "performance/results.txt, 'Median throughput is"
 # Latency = 1000 / median throughput (inf./sec.) of the EEMBC runner's performance mode.
+# fmt: off
 CALIBRATION: tuple[CalibrationRow, ...] = (
     _row("mlperf-v1.0-octoml-l4r5zi-kws", "kws", "NUCLEO-L4R5ZI", "cortex-m4", 120, 1000 / 10.019,
          "microTVM + CMSIS-NN kernels, Zephyr", "fit", f"{_OCTO}/NUCLEO_L4R5ZI/kws/{_PERF} 10.019' (v1.1 Krai: 10.019)"),
@@ -176,9 +179,10 @@ CALIBRATION: tuple[CalibrationRow, ...] = (
     _row("mlperf-v1.1-bosch-g0b1re-vww", "vww", "NUCLEO-G0B1RE", "cortex-m0plus", 64, 1000 / 0.535,
          "Bosch HALE 1.0", "faster", f"{_BOSCH}/NUCLEO_G0B1RE/vww/{_PERF} 0.535'"),
 )
+# fmt: on
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def calibration_graph(model: str) -> Int8Graph:
     """The int8 graph of a calibration model (a key of the rows' ``model``), built from kwsauto's backbones."""
     from kwsauto.export._graph import trace_int8_graph

@@ -1,4 +1,7 @@
-"""Rich renderables of a :class:`BenchmarkReport`: accuracy per runtime, footprint per device, host latency."""
+"""Rich renderables of a :class:`BenchmarkReport`: accuracy per runtime, footprint per device, host latency.
+
+Text columns wrap and number columns never do, so the tables stay readable in an 80-column terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +10,91 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kwsauto.report._benchmark import BenchmarkReport, ModelBenchmark
+from kwsauto.device import Budget
+from kwsauto.report._benchmark_results import BenchmarkReport, DeviceFit, ModelBenchmark
 from kwsauto.report._tables import class_metrics_table, confusion_table
 from kwsauto.units import format_bytes
 
-__all__ = ["accuracy_table", "footprint_table", "latency_table", "benchmark_view"]
+__all__ = ["accuracy_table", "benchmark_view", "footprint_table", "latency_table"]
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
+def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+    """A table whose right-aligned (number) columns never wrap."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=justify == "right")
+    return table
+
+
+def _subject(report: BenchmarkReport) -> str:
+    return "" if len(report.models) > 1 else f" · {report.models[0].name}" if report.models else ""
 
 
 def accuracy_table(report: BenchmarkReport) -> Table:
     """Test accuracy, macro-F1 and the worst class of every evaluated variant of every model."""
-    table = Table(title="Test accuracy", box=box.SIMPLE_HEAVY, header_style="bold")
-    for name, justify in (("model", "left"), ("runtime", "left"), ("accuracy", "right"), ("macro-F1", "right"),
-                          ("worst class (F1)", "left"), ("clips", "right")):
-        table.add_column(name, justify=justify, no_wrap=True)
+    several = len(report.models) > 1
+    columns = [("model", "left")] if several else []
+    columns += [
+        ("runtime", "left"),
+        ("accuracy", "right"),
+        ("macro-F1", "right"),
+        ("worst class (F1)", "left"),
+    ]
+    table = _table(f"Test accuracy{_subject(report)}", columns)
     for i, model in enumerate(report.models):
         if i:
             table.add_section()
+        first = [model.name] if several else []
         if not model.accuracy:
-            table.add_row(model.name, Text("not evaluated (see notes)", style="dim"), "", "", "", "")
+            table.add_row(*first, Text("not evaluated (see the notes)", style="dim"), "", "", "")
         for row in model.accuracy:
             label, f1 = row.worst_class
-            table.add_row(model.name, row.runtime, _pct(row.metrics.accuracy), f"{row.metrics.macro_f1:.3f}",
-                          f"{label} ({f1:.3f})", str(model.test_clips))
+            cells = [
+                row.runtime,
+                f"{100 * row.metrics.accuracy:.1f}%",
+                f"{row.metrics.macro_f1:.3f}",
+                f"{label} ({f1:.3f})",
+            ]
+            table.add_row(*first, *cells)
+    clips = sorted({m.test_clips for m in report.models if m.test_clips})
+    table.caption = (
+        f"{' / '.join(map(str, clips)) or 'no'} test clips · LiteRT runs its reference kernels, "
+        "which round as TFLite Micro does"
+    )
     return table
+
+
+def _verdict(fit: DeviceFit) -> Text:
+    if fit.fits:
+        return Text("yes", style="green")
+    broken = ", ".join(
+        f"{v.limit.removesuffix('_bytes').removesuffix('_ms')} +{v.excess:.0%}" for v in fit.violations
+    )
+    return Text(f"no ({broken})", style="red")
+
+
+def _budget_text(budget: Budget) -> str:
+    parts = [
+        f"RAM {format_bytes(budget.ram_bytes)}" if budget.ram_bytes else "RAM: the device's",
+        f"flash {format_bytes(budget.flash_bytes)}" if budget.flash_bytes else "flash: the device's",
+    ]
+    if budget.latency_ms:
+        parts.append(f"latency {budget.latency_ms:g} ms")
+    return ", ".join(parts)
 
 
 def footprint_table(report: BenchmarkReport) -> Table:
     """RAM, flash and estimated latency on every registered device, and whether the budget is met there."""
     several = len(report.models) > 1
-    table = Table(title="Footprint per device (estimated)", box=box.SIMPLE_HEAVY, header_style="bold")
-    columns = ["device"] + (["model"] if several else []) + ["RAM", "arena", "flash", "latency", "fits"]
-    for name in columns:
-        table.add_column(name, justify="left" if name in ("device", "model", "fits") else "right", no_wrap=name != "fits")
+    columns = [("device", "left")] + ([("model", "left")] if several else [])
+    columns += [
+        ("RAM", "right"),
+        ("arena", "right"),
+        ("flash", "right"),
+        ("latency", "right"),
+        ("fits", "left"),
+    ]
+    table = _table(f"Footprint per device (estimated){_subject(report)}", columns)
     devices = [d.footprint.device for d in report.models[0].devices] if report.models else []
     for device in devices:
         for model in report.models:
@@ -50,35 +102,39 @@ def footprint_table(report: BenchmarkReport) -> Table:
             if fit is None:
                 continue
             f = fit.footprint
-            verdict = Text("yes", style="green") if fit.fits else Text("no: " + "; ".join(fit.violations), style="red")
-            row = [device] + ([model.name] if several else [])
-            table.add_row(*row, format_bytes(f.ram_bytes), format_bytes(f.arena_bytes), format_bytes(f.flash_bytes),
-                          f"{f.latency_ms:.1f} ms", verdict)
+            cells = [format_bytes(f.ram_bytes), format_bytes(f.arena_bytes), format_bytes(f.flash_bytes)]
+            table.add_row(
+                device, *([model.name] if several else []), *cells, f"{f.latency_ms:.1f} ms", _verdict(fit)
+            )
         if several:
             table.add_section()
-    budget = report.budget
-    parts = [f"RAM {format_bytes(budget.ram_bytes)}" if budget.ram_bytes else "RAM: the device's",
-             f"flash {format_bytes(budget.flash_bytes)}" if budget.flash_bytes else "flash: the device's"]
-    if budget.latency_ms:
-        parts.append(f"latency {budget.latency_ms:.0f} ms")
-    table.caption = "budget: " + ", ".join(parts) + " (a device's capacity applies where it is smaller)"
+    table.caption = (
+        f"budget: {_budget_text(report.budget)}; a device's own capacity applies where it is smaller"
+    )
     return table
 
 
 def latency_table(report: BenchmarkReport) -> Table:
     """Measured host latency per 1 s clip, features and inference separately."""
-    table = Table(title="Host latency per 1 s clip (measured)", box=box.SIMPLE_HEAVY, header_style="bold")
-    for name, justify in (("model", "left"), ("stage", "left"), ("runtime", "left"), ("median", "right"),
-                          ("p90", "right"), ("runs", "right")):
-        table.add_column(name, justify=justify, no_wrap=True)
+    several = len(report.models) > 1
+    columns = [("model", "left")] if several else []
+    columns += [("stage", "left"), ("runtime", "left"), ("median", "right"), ("p90", "right")]
+    table = _table(f"Host latency per 1 s clip (measured){_subject(report)}", columns)
+    runs = set()
     for i, model in enumerate(report.models):
         if i:
             table.add_section()
         for s in model.latency:
+            runs.add((s.runs, s.warmup_runs))
             runtime = s.runtime + (f" · {s.variant.replace('_', ' ')}" if s.variant else "")
-            table.add_row(model.name, s.stage, runtime, f"{s.median_ms:.3f} ms", f"{s.p90_ms:.3f} ms", str(s.runs))
+            cells = [s.stage, runtime, f"{s.median_ms:.3f} ms", f"{s.p90_ms:.3f} ms"]
+            table.add_row(*([model.name] if several else []), *cells)
     host = report.host
-    table.caption = f"{host.get('machine', '')} · {host.get('platform', '')} · torch threads {host.get('torch_threads')}; one thread for LiteRT and ONNX Runtime"
+    counts = "; ".join(f"{n} runs after {w} warm-up" for n, w in sorted(runs))
+    table.caption = (
+        f"{counts} · {host.get('machine', '')}, torch threads {host.get('torch_threads')}, "
+        "LiteRT and ONNX Runtime on 1 thread"
+    )
     return table
 
 
@@ -87,10 +143,12 @@ def _model_details(model: ModelBenchmark) -> list[RenderableType]:
     deployed = model.deployed
     if deployed is not None:
         metrics = deployed.metrics
-        parts.append(class_metrics_table(metrics.to_dict(), title=f"{model.name} · {deployed.runtime} · per class"))
-        parts.append(confusion_table(metrics.labels, metrics.confusion, title=f"{model.name} · confusion matrix"))
-    for note in model.notes:
-        parts.append(Text(f"{model.name}: {note}", style="yellow"))
+        title = f"Per class · {model.name} · {deployed.runtime}"
+        parts.append(class_metrics_table(metrics.to_dict(), title=title))
+        parts.append(
+            confusion_table(metrics.labels, metrics.confusion, title=f"Confusion matrix · {model.name}")
+        )
+    parts.extend(Text(f"{model.name}: {note}", style="yellow") for note in model.notes)
     return parts
 
 

@@ -18,7 +18,7 @@ import torch
 from kwsauto.errors import KwsautoError
 from kwsauto.features import FeatureConfig, FeatureExtractor
 
-__all__ = ["LatencyStat", "time_call", "features_latency", "litert_latency", "onnxruntime_latency"]
+__all__ = ["LatencyStat", "features_latency", "litert_latency", "onnxruntime_latency", "time_call"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class LatencyStat:
     p90_ms: float
     min_ms: float
     runs: int
+    warmup_runs: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,7 +41,9 @@ class LatencyStat:
 def time_call(call: Callable[[], object], *, repeats: int, warmup: int) -> tuple[float, float, float]:
     """``(median_ms, p90_ms, min_ms)`` of ``call`` over ``repeats`` runs after ``warmup`` untimed ones."""
     if repeats < 1 or warmup < 0:
-        raise KwsautoError(f"Latency needs repeats >= 1 and warmup >= 0, but got repeats={repeats}, warmup={warmup}.")
+        raise KwsautoError(
+            f"Latency needs repeats >= 1 and warmup >= 0, but got repeats={repeats}, warmup={warmup}."
+        )
     for _ in range(warmup):
         call()
     times = np.empty(repeats)
@@ -52,14 +55,16 @@ def time_call(call: Callable[[], object], *, repeats: int, warmup: int) -> tuple
     return float(np.median(ms)), float(np.percentile(ms, 90)), float(ms.min())
 
 
-def features_latency(config: FeatureConfig, wave: torch.Tensor | None, *, repeats: int, warmup: int) -> LatencyStat:
+def features_latency(
+    config: FeatureConfig, wave: torch.Tensor | None, *, repeats: int, warmup: int
+) -> LatencyStat:
     """The MFE/MFCC front end on one 1 s window ``[samples]`` (noise when no clip is given)."""
     extractor = FeatureExtractor(config)
     if wave is None:
         wave = 0.1 * torch.randn(config.window_samples, generator=torch.Generator().manual_seed(0))
     batch = wave[None, : config.window_samples]  # [1, samples]
     stats = time_call(lambda: extractor(batch), repeats=repeats, warmup=warmup)
-    return LatencyStat("features", f"torch ({config.kind.upper()})", None, *stats, repeats)
+    return LatencyStat("features", f"torch ({config.kind.upper()})", None, *stats, repeats, warmup)
 
 
 def litert_latency(
@@ -70,7 +75,8 @@ def litert_latency(
 
     try:
         interpreter = Interpreter(
-            model_path=str(path), num_threads=1,
+            model_path=str(path),
+            num_threads=1,
             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
         )
         interpreter.allocate_tensors()
@@ -78,14 +84,19 @@ def litert_latency(
         raise KwsautoError(f"LiteRT cannot load {path}: {' '.join(str(err).split())}.") from None
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     shape = tuple(inp["shape"])
-    x = np.zeros(shape, inp["dtype"]) if int8_input is None else np.asarray(int8_input, inp["dtype"]).reshape(shape)
+    x = (
+        np.zeros(shape, inp["dtype"])
+        if int8_input is None
+        else np.asarray(int8_input, inp["dtype"]).reshape(shape)
+    )
 
     def call() -> np.ndarray:
         interpreter.set_tensor(inp["index"], x)
         interpreter.invoke()
         return interpreter.get_tensor(out["index"])
 
-    return LatencyStat("inference", "LiteRT", variant, *time_call(call, repeats=repeats, warmup=warmup), repeats)
+    stats = time_call(call, repeats=repeats, warmup=warmup)
+    return LatencyStat("inference", "LiteRT", variant, *stats, repeats, warmup)
 
 
 def onnxruntime_latency(
@@ -100,13 +111,23 @@ def onnxruntime_latency(
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    errors = (
+        state.Fail,
+        state.InvalidArgument,
+        state.InvalidGraph,
+        state.InvalidProtobuf,
+        state.NoSuchFile,
+        RuntimeError,
+    )
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own exception types for unreadable models
+    except errors as err:
         raise KwsautoError(f"ONNX Runtime cannot load {path}: {' '.join(str(err).split())[:200]}.") from None
     first = session.get_inputs()[0]
     if features is None:  # the model's own input shape, its symbolic batch axis as 1
         features = np.zeros([d if isinstance(d, int) else 1 for d in first.shape], np.float32)
     x = {first.name or INPUT_NAME: np.asarray(features, dtype=np.float32)}
     stats = time_call(lambda: session.run(None, x), repeats=repeats, warmup=warmup)
-    return LatencyStat("inference", "ONNX Runtime", variant, *stats, repeats)
+    return LatencyStat("inference", "ONNX Runtime", variant, *stats, repeats, warmup)

@@ -21,10 +21,10 @@ from kwsauto.errors import KwsautoError
 
 __all__ = [
     "RunPlots",
+    "plot_accuracy_vs_ram",
     "plot_confusion",
     "plot_optimization_history",
     "plot_param_importances",
-    "plot_accuracy_vs_ram",
     "write_run_plots",
 ]
 
@@ -51,7 +51,9 @@ def _save(fig: Any, path: Path) -> Path:
     return Path(path)
 
 
-def plot_confusion(labels: Sequence[str], confusion: Sequence[Sequence[int]], path: Path, *, title: str = "Confusion matrix") -> Path:
+def plot_confusion(
+    labels: Sequence[str], confusion: Sequence[Sequence[int]], path: Path, *, title: str = "Confusion matrix"
+) -> Path:
     """Counts per (true, predicted) class; the colour is the share of the true class, so rare classes show too."""
     import numpy as np
 
@@ -63,7 +65,14 @@ def plot_confusion(labels: Sequence[str], confusion: Sequence[Sequence[int]], pa
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", color="white" if share[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{int(counts[i, j])}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(n), labels, rotation=45, ha="right")
     ax.set_yticks(range(n), labels)
     ax.set_xlabel("predicted")
@@ -73,27 +82,60 @@ def plot_confusion(labels: Sequence[str], confusion: Sequence[Sequence[int]], pa
 
 
 def plot_accuracy_vs_ram(
-    rows: Sequence[dict[str, Any]], path: Path, *, ram_limit_bytes: float | None = None, chosen: int | None = None
+    rows: Sequence[dict[str, Any]],
+    path: Path,
+    *,
+    ram_limit_bytes: float | None = None,
+    chosen: int | None = None,
 ) -> Path:
     """Validation accuracy against RAM for every trained trial, infeasible trials on the axis, the budget line."""
-    trained = [r for r in rows if r.get("state") == "complete" and r.get("val_accuracy") is not None and r.get("ram_bytes")]
+    trained = [
+        r
+        for r in rows
+        if r.get("state") == "complete" and r.get("val_accuracy") is not None and r.get("ram_bytes")
+    ]
     untrained = [r for r in rows if r.get("state") == "infeasible" and r.get("ram_bytes")]
     if not trained and not untrained:
         raise KwsautoError("no trial has a footprint yet; run the search first")
     fig = _figure(6.4, 4.6)
     ax = fig.add_subplot()
     if trained:
-        ax.scatter([r["ram_bytes"] / 1024 for r in trained], [100 * r["val_accuracy"] for r in trained],
-                   color="tab:blue", label="trained (fits)", zorder=3)
+        ax.scatter(
+            [r["ram_bytes"] / 1024 for r in trained],
+            [100 * r["val_accuracy"] for r in trained],
+            color="tab:blue",
+            label="trained (fits)",
+            zorder=3,
+        )
     if untrained:
-        ax.scatter([r["ram_bytes"] / 1024 for r in untrained], [0.0] * len(untrained), marker="x", color="tab:gray",
-                   label="over budget (not trained)", zorder=2)
+        ax.scatter(
+            [r["ram_bytes"] / 1024 for r in untrained],
+            [0.0] * len(untrained),
+            marker="x",
+            color="tab:gray",
+            label="over budget (not trained)",
+            zorder=2,
+        )
     if ram_limit_bytes:
-        ax.axvline(ram_limit_bytes / 1024, color="tab:red", linestyle="--", label=f"RAM budget {ram_limit_bytes / 1024:.0f} KB")
+        ax.axvline(
+            ram_limit_bytes / 1024,
+            color="tab:red",
+            linestyle="--",
+            label=f"RAM budget {ram_limit_bytes / 1024:.0f} KB",
+        )
     best = next((r for r in trained if r["number"] == chosen), None)
     if best is not None:
         x, y = best["ram_bytes"] / 1024, 100 * best["val_accuracy"]
-        ax.scatter([x], [y], marker="*", s=260, color="gold", edgecolors="black", label=f"chosen: trial {chosen}", zorder=4)
+        ax.scatter(
+            [x],
+            [y],
+            marker="*",
+            s=260,
+            color="gold",
+            edgecolors="black",
+            label=f"chosen: trial {chosen}",
+            zorder=4,
+        )
     ax.set_xlabel("RAM (KB, arena + DSP)")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_ylim(-5, 105)
@@ -106,7 +148,11 @@ def plot_accuracy_vs_ram(
 def _trained(study: Any) -> list[Any]:
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.user_attrs.get("feasible") and t.values]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.user_attrs.get("feasible") and t.values
+    ]
 
 
 def _accuracy_study(study: Any, *, feasible_only: bool) -> Any:
@@ -126,7 +172,11 @@ def _accuracy_study(study: Any, *, feasible_only: bool) -> Any:
         common = {"params": t.params, "distributions": t.distributions, "user_attrs": t.user_attrs}
         if t.state == TrialState.COMPLETE and t.values:
             fits = bool(t.user_attrs.get("feasible"))
-            copy.add_trial(create_trial(value=t.values[0] if fits else 0.0, constraints={"budget": 0.0 if fits else 1.0}, **common))
+            copy.add_trial(
+                create_trial(
+                    value=t.values[0] if fits else 0.0, constraints={"budget": 0.0 if fits else 1.0}, **common
+                )
+            )
         else:
             copy.add_trial(create_trial(state=TrialState.FAIL, **common))
     return copy
@@ -180,7 +230,12 @@ def plot_param_importances(study: Any, path: Path) -> Path:
     from optuna.importance import PedAnovaImportanceEvaluator
 
     feasible = _accuracy_study(study, feasible_only=True)
-    varied = {name for t in feasible.trials for name in t.params if len({str(u.params.get(name)) for u in feasible.trials}) > 1}
+    varied = {
+        name
+        for t in feasible.trials
+        for name in t.params
+        if len({str(u.params.get(name)) for u in feasible.trials}) > 1
+    }
     if not varied:
         raise KwsautoError("no parameter took two values among the trained trials")
     _pyplot()
@@ -188,7 +243,9 @@ def plot_param_importances(study: Any, path: Path) -> Path:
         warnings.simplefilter("ignore")
         try:
             ax = ovm.plot_param_importances(
-                feasible, evaluator=PedAnovaImportanceEvaluator(), params=sorted(varied),
+                feasible,
+                evaluator=PedAnovaImportanceEvaluator(),
+                params=sorted(varied),
                 target_name="validation accuracy",
             )
         except (ValueError, RuntimeError) as exc:
@@ -203,7 +260,9 @@ def write_run_plots(run_dir: str | Path, out_dir: str | Path) -> RunPlots:
     summary = load_run(run_dir)
     out_dir = Path(out_dir)
     card = summary.card
-    limit = (card or {}).get("limits", {}).get("ram_bytes") or (summary.settings.get("budget") or {}).get("ram_bytes")
+    limit = (card or {}).get("limits", {}).get("ram_bytes") or (summary.settings.get("budget") or {}).get(
+        "ram_bytes"
+    )
     study = None
     files: dict[str, Path] = {}
     skipped: dict[str, str] = {}
@@ -216,11 +275,23 @@ def write_run_plots(run_dir: str | Path, out_dir: str | Path) -> RunPlots:
             _LOGGER.info("Plot %s skipped: %s", name, exc)
 
     if card is not None and card.get("metrics", {}).get("test_confusion"):
-        attempt("confusion", lambda p: plot_confusion(
-            card["labels"], card["metrics"]["test_confusion"], p, title=f"Test split, trial {card['trial']} (float)"))
+        attempt(
+            "confusion",
+            lambda p: plot_confusion(
+                card["labels"],
+                card["metrics"]["test_confusion"],
+                p,
+                title=f"Test split, trial {card['trial']} (float)",
+            ),
+        )
     else:
         skipped["confusion"] = "no chosen model yet (no best/card.json)"
-    attempt("accuracy_vs_ram", lambda p: plot_accuracy_vs_ram(summary.rows, p, ram_limit_bytes=limit, chosen=(card or {}).get("trial")))
+    attempt(
+        "accuracy_vs_ram",
+        lambda p: plot_accuracy_vs_ram(
+            summary.rows, p, ram_limit_bytes=limit, chosen=(card or {}).get("trial")
+        ),
+    )
     from kwsauto.report._target import open_run_study
 
     study = open_run_study(summary.run, summary.settings)

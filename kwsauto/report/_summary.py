@@ -59,8 +59,12 @@ class ModelSummary:
         return tuple(row for row in self.layers if row.peak)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "layers": [r.to_dict() for r in self.layers], "footprint": self.footprint.to_dict(),
-                "notes": list(self.notes)}
+        return {
+            "name": self.name,
+            "layers": [r.to_dict() for r in self.layers],
+            "footprint": self.footprint.to_dict(),
+            "notes": list(self.notes),
+        }
 
 
 def summarize(target: str | Path, *, trial: int | None = None, device: str = DEFAULT_DEVICE) -> ModelSummary:
@@ -71,7 +75,9 @@ def summarize(target: str | Path, *, trial: int | None = None, device: str = DEF
     if resolved.config is not None:  # a trial: the graph from its config, shapes only (untrained trials too)
         config = resolved.config
         if not resolved.labels:
-            raise ConfigError(f"{resolved.run.path if resolved.run else target}/run.json lists no labels; the search did not start.")
+            raise ConfigError(
+                f"{resolved.run.path if resolved.run else target}/run.json lists no labels; the search did not start."
+            )
         model = create_model(config.model, len(resolved.labels), config.features.shape)
         graph = trace_int8_graph(model, config.features.shape)
         features = config.features
@@ -81,12 +87,21 @@ def summarize(target: str | Path, *, trial: int | None = None, device: str = DEF
         graph = read_int8_graph(resolved.files["int8_tflite"])
         features = resolved.features or FeatureConfig()
     else:
-        raise ConfigError(f"{target} has no int8 .tflite beside it; the summary reads the graph from one. Export with `kwsauto export`.")
+        raise ConfigError(
+            f"{target} has no int8 .tflite beside it; the summary reads the graph from one. Export with `kwsauto export`."
+        )
     return summarize_graph(graph, features, profile, resolved.labels, name=resolved.name, notes=tuple(notes))
 
 
-def summarize_graph(graph: Int8Graph, features: FeatureConfig, device, labels=(), *, name: str = "model",
-                    notes: tuple[str, ...] = ()) -> ModelSummary:
+def summarize_graph(
+    graph: Int8Graph,
+    features: FeatureConfig,
+    device,
+    labels=(),
+    *,
+    name: str = "model",
+    notes: tuple[str, ...] = (),
+) -> ModelSummary:
     """The layer rows of ``graph``, with the layers at the arena's peak on ``device`` marked."""
     footprint = estimate_footprint(graph, features, get_device(device), tuple(labels))
     lifetimes = graph.lifetimes()
@@ -104,23 +119,53 @@ def summarize_graph(graph: Int8Graph, features: FeatureConfig, device, labels=()
     for i, op in enumerate(graph.ops):
         live = sum(sizes[t] for t, (first, last) in lifetimes.items() if first <= i <= last)
         out = graph.tensors[op.output]
-        rows.append(LayerRow(i, op.module or op.name, op.kind, out.shape, op.params, op.macs, out.n_bytes, live, i in peak_steps))
+        rows.append(
+            LayerRow(
+                i,
+                op.module or op.name,
+                op.kind,
+                out.shape,
+                op.params,
+                op.macs,
+                out.n_bytes,
+                live,
+                i in peak_steps,
+            )
+        )
     return ModelSummary(name, tuple(rows), footprint, notes)
 
 
 def summary_table(summary: ModelSummary) -> Table:
-    """The layer table; rows at the arena's peak are marked, the totals are in the caption."""
+    """The layer table; rows at the arena's peak are marked ``◀ peak``, the totals are in the caption."""
     f = summary.footprint
-    table = Table(title=f"{summary.name} · layer by layer on {f.device}", box=box.SIMPLE_HEAVY, header_style="bold")
-    for col, justify in (("#", "right"), ("layer", "left"), ("op", "left"), ("output", "left"), ("params", "right"),
-                         ("MACs", "right"), ("act. bytes", "right"), ("live bytes", "right"), ("peak", "left")):
-        table.add_column(col, justify=justify, no_wrap=True)
+    table = Table(
+        title=f"{summary.name} · layer by layer on {f.device}", box=box.SIMPLE_HEAVY, header_style="bold"
+    )
+    for col, justify in (
+        ("#", "right"),
+        ("layer", "left"),
+        ("op", "left"),
+        ("output", "left"),
+        ("params", "right"),
+        ("MACs", "right"),
+        ("act. bytes", "right"),
+        ("live bytes", "right"),
+        ("RAM", "left"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True, min_width=6 if col == "RAM" else None)
     for row in summary.layers:
         style = "bold red" if row.peak else ""
         table.add_row(
-            str(row.index), row.name, row.op, "x".join(str(d) for d in row.output_shape), f"{row.params:,}",
-            f"{row.macs:,}", f"{row.activation_bytes:,}", f"{row.live_bytes:,}",
-            Text("◀ peak RAM", style="bold red") if row.peak else "", style=style,
+            str(row.index),
+            row.name,
+            row.op,
+            "x".join(str(d) for d in row.output_shape),
+            f"{row.params:,}",
+            f"{row.macs:,}",
+            f"{row.activation_bytes:,}",
+            f"{row.live_bytes:,}",
+            Text("◀ peak", style="bold red") if row.peak else "",
+            style=style,
         )
     table.caption = (
         f"{f.params:,} params · {f.macs / 1e6:.2f} M MACs · activation arena {format_bytes(f.activation_bytes)} "

@@ -41,22 +41,30 @@ def sort_rows(rows: Sequence[dict[str, Any]], key: str = "val_accuracy", feasibl
     return sorted(rows, key=sort_key)
 
 
-def leaderboard_table(rows: Sequence[dict[str, Any]], *, top: int | None = 10, title: str = "Leaderboard") -> Table:
-    """Top trials, then the infeasible ones with the limit they broke and by how much."""
-    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
-    for name, justify in (
+def leaderboard_table(
+    rows: Sequence[dict[str, Any]], *, top: int | None = 10, title: str = "Leaderboard", compact: bool = False
+) -> Table:
+    """Top trials, then the infeasible ones with the limit they broke and by how much.
+
+    ``compact`` (for terminals under ~110 columns) drops the flash and time columns.
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", pad_edge=False)
+    columns = [
         ("#", "right"),
         ("state", "left"),
-        ("val acc", "right"),
-        ("test acc", "right"),
+        ("val", "right"),
+        ("test", "right"),
         ("model", "left"),
         ("RAM", "right"),
         ("flash", "right"),
         ("latency", "right"),
         ("time", "right"),
         ("note", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name != "note")
+    ]
+    if compact:
+        columns = [c for c in columns if c[0] not in ("flash", "time")]
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=name != "note", overflow="fold")
     trained = [r for r in rows if r.get("state") == "complete"]
     others = [r for r in rows if r.get("state") != "complete"]
     top = top or len(rows)
@@ -67,21 +75,24 @@ def leaderboard_table(rows: Sequence[dict[str, Any]], *, top: int | None = 10, t
     for row in shown:
         model = row.get("model") or ""
         note = "; ".join(row.get("violations") or []) or (row.get("error") or "")
+        if compact and row.get("violations"):  # "ram 72.2 KB > 64.0 KB (+13%)" -> "ram +13%"
+            note = "; ".join(f"{v.split()[0]} {v.rsplit('(', 1)[-1].rstrip(')')}" for v in row["violations"])
         if row.get("state") == "pruned" and row.get("epochs_run") is not None:
             note = f"pruned after epoch {row['epochs_run']}"
         style = _STATE_STYLE.get(row.get("state", ""), "")
-        table.add_row(
-            str(row["number"]),
-            Text(row.get("state", ""), style=style),
-            _fmt_acc(row.get("val_accuracy")),
-            _fmt_acc(row.get("test_accuracy")),
-            model,
-            _fmt_bytes(row.get("ram_bytes")),
-            _fmt_bytes(row.get("flash_bytes")),
-            "" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",
-            "" if row.get("seconds") is None else f"{row['seconds']:.0f}s",
-            Text(note[:80], style="dim"),
-        )
+        cells = {
+            "#": str(row["number"]),
+            "state": Text(row.get("state", ""), style=style),
+            "val": _fmt_acc(row.get("val_accuracy")),
+            "test": _fmt_acc(row.get("test_accuracy")),
+            "model": model,
+            "RAM": _fmt_bytes(row.get("ram_bytes")),
+            "flash": _fmt_bytes(row.get("flash_bytes")),
+            "latency": "" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",
+            "time": "" if row.get("seconds") is None else f"{row['seconds']:.0f}s",
+            "note": Text(note[:120], style="dim"),
+        }
+        table.add_row(*(cells[name] for name, _ in columns))
     if len(rows) > len(shown):
         table.caption = f"{len(rows) - len(shown)} more trial(s): kwsauto leaderboard RUN_DIR --top {len(rows)}"
     return table

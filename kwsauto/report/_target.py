@@ -21,7 +21,14 @@ from kwsauto.features import FeatureConfig
 from kwsauto.search import RunFolder, best_feasible, leaderboard_rows, open_study
 from kwsauto.training import TrialConfig
 
-__all__ = ["MODEL_FILES", "ModelTarget", "resolve_target", "resolve_targets", "dataset_options", "open_run_study"]
+__all__ = [
+    "MODEL_FILES",
+    "ModelTarget",
+    "dataset_options",
+    "open_run_study",
+    "resolve_target",
+    "resolve_targets",
+]
 
 # variant → the file an export writes for it (the same names as ``search._export.EXPORT_FORMATS``)
 MODEL_FILES: dict[str, str] = {
@@ -75,11 +82,15 @@ def open_run_study(run: RunFolder, settings: dict[str, Any]):
     """The run's study; a folder without ``study.journal`` is an error, never a new empty study."""
     if not run.storage_path.is_file():
         where = f" (its study is in {settings['storage']})" if settings.get("storage") else ""
-        raise ConfigError(f"{run.path} has no study.journal{where}; give a run folder whose search kept its journal.")
+        raise ConfigError(
+            f"{run.path} has no study.journal{where}; give a run folder whose search kept its journal."
+        )
     try:
         return open_study(run, settings["study"])
     except KeyError:
-        raise ConfigError(f"{run.path}/study.journal holds no study {settings['study']!r}; the run folder is incomplete.") from None
+        raise ConfigError(
+            f"{run.path}/study.journal holds no study {settings['study']!r}; the run folder is incomplete."
+        ) from None
 
 
 def _is_run(path: Path) -> bool:
@@ -92,15 +103,23 @@ def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
     if path.parent.name == "trials" and path.name.isdigit() and _is_run(path.parent.parent):
         # a trial folder exists only once the trial trained; an infeasible trial still has a footprint
         if trial is not None and trial != int(path.name):
-            raise ConfigError(f"{path} is trial {int(path.name)}, but --trial {trial} was given; give one of them.")
+            raise ConfigError(
+                f"{path} is trial {int(path.name)}, but --trial {trial} was given; give one of them."
+            )
         return _trial_target(RunFolder(path.parent.parent), int(path.name))
     if not path.exists():
-        raise ConfigError(f"{path} does not exist; give a run folder, a trial folder (RUN/trials/0003) or a .tflite/.onnx model.")
+        raise ConfigError(
+            f"{path} does not exist; give a run folder, a trial folder (RUN/trials/0003) or a .tflite/.onnx model."
+        )
     if path.is_file():
         if trial is not None:
-            raise ConfigError(f"--trial {trial} needs a run folder, but {path} is a model file; drop --trial or give the run.")
+            raise ConfigError(
+                f"--trial {trial} needs a run folder, but {path} is a model file; drop --trial or give the run."
+            )
         if path.suffix not in _MODEL_SUFFIXES:
-            raise ConfigError(f"{path} is not a .tflite or .onnx model; give a model, a run folder or a trial folder.")
+            raise ConfigError(
+                f"{path} is not a .tflite or .onnx model; give a model, a run folder or a trial folder."
+            )
         return _model_file_target(path)
     if _is_run(path):
         return _trial_target(RunFolder(path), trial)
@@ -110,7 +129,8 @@ def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
     if models and (path / "card.json").is_file():
         return _model_file_target(models[-1])
     raise ConfigError(
-        f"{path} is not a run folder (no run.json), a trial folder (RUN/trials/0003) or a .tflite/.onnx model; give one of those."
+        f"{path} is not a run folder (no run.json), a trial folder (RUN/trials/0003) or a .tflite/.onnx model; "
+        "give one of those."
     )
 
 
@@ -121,15 +141,21 @@ def resolve_targets(path: str | Path, trial: int | None = None, top: int | None 
     if top < 1:
         raise ConfigError(f"--top must be at least 1, but got {top}.")
     if trial is not None:
-        raise ConfigError(f"--top and --trial exclude each other, but got --top {top} --trial {trial}; give one.")
+        raise ConfigError(
+            f"--top and --trial exclude each other, but got --top {top} --trial {trial}; give one."
+        )
     path = Path(path)
     if not _is_run(path):
-        raise ConfigError(f"--top needs a run folder (with run.json), but got {path}; give the folder a search wrote.")
+        raise ConfigError(
+            f"--top needs a run folder (with run.json), but got {path}; give the folder a search wrote."
+        )
     run = RunFolder(path)
     rows = leaderboard_rows(open_run_study(run, run.read_settings()))
     numbers = [r["number"] for r in rows if r["state"] == "complete" and r.get("feasible")][:top]
     if not numbers:
-        raise ConfigError(f"{path} has no finished trial that fits the budget; run the search longer or with a larger budget.")
+        raise ConfigError(
+            f"{path} has no finished trial that fits the budget; run the search longer or with a larger budget."
+        )
     return [_trial_target(run, n) for n in numbers]
 
 
@@ -148,9 +174,13 @@ def _trial_target(run: RunFolder, number: int | None) -> ModelTarget:
     else:
         chosen = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
         if chosen is None:
-            raise ConfigError(f"{run.path} has no trial {number}; `kwsauto leaderboard {run.path}` lists them.")
+            raise ConfigError(
+                f"{run.path} has no trial {number}; `kwsauto leaderboard {run.path}` lists them."
+            )
     if "config" not in chosen.user_attrs:
-        raise ConfigError(f"Trial {chosen.number} of {run.path} has no config (state {chosen.state.name.lower()}); pick another trial.")
+        raise ConfigError(
+            f"Trial {chosen.number} of {run.path} has no config (state {chosen.state.name.lower()}); pick another trial."
+        )
     config = TrialConfig.from_dict(chosen.user_attrs["config"])
     labels = tuple(settings.get("labels") or (card or {}).get("labels") or ())
     # a complete feasible trial trained; its weights are in trials/<n>/ or, from another machine, in the study
@@ -158,7 +188,9 @@ def _trial_target(run: RunFolder, number: int | None) -> ModelTarget:
     notes: list[str] = []
     if not trained:
         state = "infeasible" if chosen.user_attrs.get("feasible") is False else chosen.state.name.lower()
-        notes.append(f"trial {chosen.number} was not trained (state {state}): it has a footprint, no accuracy or latency")
+        notes.append(
+            f"trial {chosen.number} was not trained (state {state}): it has a footprint, no accuracy or latency"
+        )
     files: dict[str, Path] = {}
     trial_card = None
     for folder in (run.best_dir, run.trial_dir(chosen.number) / "export"):
@@ -183,9 +215,30 @@ def _trial_target(run: RunFolder, number: int | None) -> ModelTarget:
     )
 
 
+def _check_model_file(path: Path) -> None:
+    """A one-line error for a file that is named like a model but does not parse as one."""
+    if path.suffix == ".tflite":
+        from kwsauto.export import tflite_op_names
+
+        tflite_op_names(path)  # raises "... is not a TFLite model" / "... is a corrupt TFLite model"
+        return
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except (DecodeError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"{path} is not a readable ONNX model ({type(exc).__name__}); export it again."
+        ) from None
+    if not proto.graph.node:
+        raise ConfigError(f"{path} is not a readable ONNX model (it has no graph); export it again.")
+
+
 def _model_file_target(path: Path) -> ModelTarget:
     from kwsauto.export._predict import load_model_info
 
+    _check_model_file(path)
     card = _read_json(path.parent / "card.json")
     notes: list[str] = []
     labels: tuple[str, ...] = ()
@@ -193,11 +246,15 @@ def _model_file_target(path: Path) -> ModelTarget:
     if card is not None:
         labels, features = tuple(card["labels"]), FeatureConfig.from_dict(card["features"])
     else:
-        notes.append(f"no card.json beside {path.name}: no budget, test split or training metrics from a card")
+        notes.append(
+            f"no card.json beside {path.name}: no budget, test split or training metrics from a card"
+        )
         try:
             labels, features = load_model_info(path)
         except KwsautoError:
-            notes.append(f"{path.name} carries no labels or feature parameters: footprint uses the default MFE features")
+            notes.append(
+                f"{path.name} carries no labels or feature parameters: footprint uses the default MFE features"
+            )
     files = {k: path for k, name in MODEL_FILES.items() if name == path.name}
     if not files:  # a model file under another name: its kind from its suffix
         files = {"int8_tflite" if path.suffix == ".tflite" else "int8_onnx": path}

@@ -40,7 +40,7 @@ from kwsauto.training import TrialConfig, classification_metrics, evaluate, pred
 __all__ = ["EXPORT_FORMATS", "export_trial", "parse_formats", "CALIBRATION_CLIPS"]
 
 _LOGGER = logging.getLogger(__name__)
-CALIBRATION_CLIPS = 512
+CALIBRATION_CLIPS = 2048  # training clips the int8 activation ranges are calibrated on
 # format → the files it writes (the single table of what an export can produce)
 EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
     "tflite": ("model_int8.tflite",),

@@ -1,0 +1,153 @@
+"""The report's content as plain strings, shared by the HTML and the Markdown renderers.
+
+Each function turns part of a :class:`RunReport` into rows of text, so both formats say the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kwsauto.report._run_report import RunReport
+from kwsauto.units import format_bytes
+
+__all__ = [
+    "CLASS_HEADER",
+    "LEADERBOARD_HEADER",
+    "PLOT_TITLES",
+    "class_rows",
+    "leaderboard_cells",
+    "model_items",
+    "settings_items",
+]
+
+PLOT_TITLES = {
+    "accuracy_vs_ram": "Accuracy vs RAM",
+    "optimization_history": "Optimization history",
+    "param_importances": "Parameter importances",
+    "confusion": "Confusion matrix of the chosen model (test split)",
+}
+LEADERBOARD_HEADER = ("#", "state", "val acc", "test acc", "model", "RAM", "flash", "latency", "time", "note")
+CLASS_HEADER = ("class", "precision", "recall", "F1", "support")
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _bytes(value: float | None) -> str:
+    return "" if value is None else format_bytes(value)
+
+
+def settings_items(report: RunReport) -> list[tuple[str, str]]:
+    """Study settings, budget and device, dataset and trial counts."""
+    s = report.settings
+    budget = s.get("budget") or {}
+    limits = [
+        f"RAM {_bytes(budget.get('ram_bytes'))}" if budget.get("ram_bytes") else "RAM: the device's",
+        f"flash {_bytes(budget.get('flash_bytes'))}" if budget.get("flash_bytes") else "flash: the device's",
+    ]
+    if budget.get("latency_ms"):
+        limits.append(f"latency {budget['latency_ms']:g} ms")
+    dataset = s.get("dataset") or {}
+    data = "built-in demo dataset (synthetic voices)" if s.get("demo") else str(s.get("data"))
+    labels = s.get("labels") or []
+    items = [
+        ("study", str(s.get("study"))),
+        ("run folder", str(report.run_dir)),
+        ("device", str(s.get("device"))),
+        ("budget", ", ".join(limits)),
+        ("search space", str(s.get("space"))),
+        ("sampler", f"{s.get('sampler')} (seed {s.get('seed')})"),
+    ]
+    if s.get("objective"):
+        items.append(("objective", f"{s['objective']} · metric {s.get('metric', 'accuracy')}"))
+    items += [
+        ("data", data),
+        ("labels", f"{len(labels)}: {', '.join(labels)}" if labels else "unknown"),
+        (
+            "split",
+            f"{s.get('split_source', '?')} · val {dataset.get('val_fraction', '?')} · test {dataset.get('test_fraction', '?')}",
+        ),
+        ("trials", ", ".join(f"{n} {state}" for state, n in sorted(report.states.items())) or "none yet"),
+        ("report written", report.created),
+    ]
+    return items
+
+
+def model_items(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """The chosen model's card: accuracy, footprint against the limits, verification, features and files."""
+    m, f, limits = card["metrics"], card["footprint"], card.get("limits") or {}
+    features = card.get("features") or {}
+    int8 = m.get("test_accuracy_tflite", m.get("test_accuracy_int8"))
+    items = [
+        ("model", f"{card['model']} (trial {card['trial']}), {len(card['labels'])} classes"),
+        (
+            "accuracy",
+            (
+                f"val {_pct(m.get('val_accuracy'))} · test {_pct(m.get('test_accuracy'))} float, "
+                f"{_pct(int8)} int8 TFLite · macro-F1 {m.get('test_macro_f1', 0):.3f}"
+            ),
+        ),
+    ]
+    if card.get("data", {}).get("demo"):
+        items.append(("note", "synthetic demo voices: not a measure of real speech"))
+    for key, label in (("ram_bytes", "RAM"), ("flash_bytes", "flash"), ("latency_ms", "latency")):
+        value, limit = f.get(key), limits.get(key)
+        if value is None:
+            continue
+        shown = f"{value:.1f} ms" if key == "latency_ms" else format_bytes(value)
+        if limit:
+            shown += f" of {f'{limit:.0f} ms' if key == 'latency_ms' else format_bytes(limit)} ({100 * value / limit:.0f}%)"
+        items.append((label, shown))
+    items.append(
+        ("device", f"{f.get('device')} · {f.get('macs', 0) / 1e6:.2f} M MACs · {f.get('params', 0):,} params")
+    )
+    verification = card.get("verification") or {}
+    if verification.get("tflm_arena_bytes"):
+        verified = (
+            f"TFLite Micro arena {format_bytes(verification['tflm_arena_bytes'])} (host build) · TFLM = LiteRT within "
+            f"{verification.get('tflm_vs_litert_max_lsb')} LSB · top-1 agreement with float "
+            f"{_pct(verification.get('agreement_tflite_float'))}"
+        )
+        items.append(("verified", verified))
+    if features:
+        shape = card.get("input_shape") or []
+        described = (
+            f"{str(features.get('kind', '')).upper()} {'x'.join(str(d) for d in shape[1:])} · "
+            f"frame {features.get('frame_length_s')} s every {features.get('frame_stride_s')} s · "
+            f"{features.get('n_filters')} filters · FFT {features.get('fft_length')}"
+        )
+        items.append(("features", described))
+    clips = (card.get("data") or {}).get("clips") or {}
+    if clips:
+        items.append(("clips", " · ".join(f"{split} {n}" for split, n in clips.items())))
+    items.append(("files", ", ".join(sorted(set((card.get("files") or {}).values()) | {"card.json"}))))
+    return items
+
+
+def leaderboard_cells(row: dict[str, Any]) -> list[str]:
+    """One leaderboard row as the cells of :data:`LEADERBOARD_HEADER`."""
+    note = "; ".join(row.get("violations") or []) or (row.get("error") or "")
+    if row.get("state") == "pruned" and row.get("epochs_run") is not None:
+        note = f"pruned after epoch {row['epochs_run']}"
+    return [
+        str(row["number"]),
+        str(row.get("state", "")),
+        _pct(row.get("val_accuracy")),
+        _pct(row.get("test_accuracy")),
+        str(row.get("model") or ""),
+        _bytes(row.get("ram_bytes")),
+        _bytes(row.get("flash_bytes")),
+        "" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",
+        "" if row.get("seconds") is None else f"{row['seconds']:.0f}s",
+        note[:120],
+    ]
+
+
+def class_rows(card: dict[str, Any]) -> list[list[str]]:
+    """Per-class precision, recall, F1 and support of the chosen model on the test split (float)."""
+    per_class = (card.get("metrics") or {}).get("test_per_class") or {}
+    return [
+        [label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])]
+        for label, m in per_class.items()
+    ]
