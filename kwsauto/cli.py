@@ -83,6 +83,28 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--device", default="cortex-m4f-80mhz")
     m.add_argument("--budget", help="mark the models whose RAM fits, e.g. 64KB")
     m.add_argument("--classes", type=int, default=12, help="number of classes for the head (default 12)")
+    b = sub.add_parser("benchmark", help="test accuracy per runtime, footprint on every device, measured host latency")
+    b.add_argument("target", type=Path, help="run folder, trial folder (RUN/trials/0003), or .tflite/.onnx with its card.json")
+    b.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
+    b.add_argument("--top", type=int, help="benchmark the N best trials of the run side by side")
+    b.add_argument("--budget", help="RAM budget to check every device against, e.g. 64KB (default: the run's budget)")
+    b.add_argument("--flash", help="flash budget, e.g. 512KB (any of --budget/--flash/--latency replaces the run's budget)")
+    b.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
+    b.add_argument("--data", type=Path, help="dataset folder of the test split (default: the one run.json or card.json names)")
+    b.add_argument("--repeats", type=int, default=100, help="timed runs per latency stage, after 10 warm-up runs (default 100)")
+    b.add_argument("--json", type=Path, help="also write the numbers to this JSON file (for CI)")
+    b.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+
+    su = sub.add_parser("summary", help="a model layer by layer: op, shape, params, MACs, activations, peak RAM")
+    su.add_argument("target", type=Path, help=".tflite model, run folder (its chosen model) or trial folder")
+    su.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
+    su.add_argument("--device", default="cortex-m4f-80mhz", help="device whose memory plan marks the peak (default cortex-m4f-80mhz)")
+    su.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+
+    rp = sub.add_parser("report", help="write report.html (self-contained) and report.md of a run, with PNG plots")
+    rp.add_argument("run_dir", type=Path)
+    rp.add_argument("--out", type=Path, help="folder for report.html, report.md and plots/ (default: the run folder)")
+    rp.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
     return parser
 
 
@@ -330,6 +352,48 @@ def _cmd_profile(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.device import Budget
+    from kwsauto.report import benchmark, benchmark_view, write_benchmark_json
+    from kwsauto.units import parse_bytes
+
+    budget = None
+    if args.budget or args.flash or args.latency:
+        budget = Budget(
+            ram_bytes=parse_bytes(args.budget) if args.budget else None,
+            flash_bytes=parse_bytes(args.flash) if args.flash else None,
+            latency_ms=args.latency,
+        )
+    report = benchmark(
+        args.target, trial=args.trial, top=args.top, budget=budget, data=args.data, repeats=args.repeats,
+        storage=args.storage,
+    )
+    console.print(benchmark_view(report))
+    if args.json:
+        console.print(f"Wrote {write_benchmark_json(report, args.json)}")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.report import summarize, summary_table
+
+    summary = summarize(args.target, trial=args.trial, device=args.device, storage=args.storage)
+    console.print(summary_table(summary))
+    for note in summary.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.report import write_run_report
+
+    files = write_run_report(args.run_dir, args.out, storage=args.storage)
+    for name, why in files.plots.skipped.items():
+        console.print(f"[dim]Plot {name} not drawn: {why}[/]", highlight=False)
+    console.print(f"Wrote {files.html} and {files.markdown} ({len(files.plots.files)} plots in {files.html.parent / 'plots'})")
+    return 0
+
+
 _COMMANDS = {
     "search": _cmd_search,
     "train": _cmd_train,
@@ -337,6 +401,9 @@ _COMMANDS = {
     "export": _cmd_export,
     "predict": _cmd_predict,
     "profile": _cmd_profile,
+    "benchmark": _cmd_benchmark,
+    "summary": _cmd_summary,
+    "report": _cmd_report,
     "devices": _cmd_devices,
     "models": _cmd_models,
 }

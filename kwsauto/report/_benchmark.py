@@ -51,17 +51,19 @@ def benchmark(
     repeats: int = 100,
     warmup: int = 10,
     cache_dir: Path | None = None,
+    storage: str | None = None,
 ) -> BenchmarkReport:
     """Benchmark ``target`` (a run, a trial, a model file) or, with ``top``, the run's ``top`` best trials.
 
     ``budget`` defaults to the run's (or the card's); ``data`` replaces the dataset folder the run names, for
     a model whose run has moved. Latency takes ``warmup`` untimed and ``repeats`` timed calls per stage.
+    ``storage`` is the study's database URL when the run's study is not in its folder.
     """
     if repeats < 1 or warmup < 0:
         raise ConfigError(
             f"Latency needs --repeats of at least 1 (and warmup >= 0), but got repeats={repeats}, warmup={warmup}."
         )
-    targets = resolve_targets(target, trial, top)
+    targets = resolve_targets(target, trial, top, storage)
     budget = budget or _budget_of(targets[0])
     loaded: dict[tuple, tuple[ClipIndex, FeatureSet] | str] = {}
     models = tuple(_benchmark_one(t, budget, data, repeats, warmup, cache_dir, loaded) for t in targets)
@@ -273,6 +275,7 @@ def _host_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "processor": _cpu_name(),
         "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -283,3 +286,14 @@ def _host_info() -> dict[str, Any]:
     with contextlib.suppress(PackageNotFoundError):
         info["ai_edge_litert"] = version("ai-edge-litert")
     return info
+
+
+def _cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo on Linux, else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

@@ -19,10 +19,10 @@ __all__ = ["accuracy_table", "benchmark_view", "footprint_table", "latency_table
 
 
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
-    """A table whose right-aligned (number) columns never wrap."""
+    """A table whose right-aligned (number) columns never wrap; text columns fold long names."""
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
     for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=justify == "right")
+        table.add_column(name, justify=justify, no_wrap=justify == "right", overflow="fold")
     return table
 
 
@@ -86,15 +86,15 @@ def _budget_text(budget: Budget) -> str:
 def footprint_table(report: BenchmarkReport) -> Table:
     """RAM, flash and estimated latency on every registered device, and whether the budget is met there."""
     several = len(report.models) > 1
-    columns = [("device", "left")] + ([("model", "left")] if several else [])
-    columns += [
-        ("RAM", "right"),
-        ("arena", "right"),
-        ("flash", "right"),
-        ("latency", "right"),
-        ("fits", "left"),
-    ]
-    table = _table(f"Footprint per device (estimated){_subject(report)}", columns)
+    table = Table(
+        title=f"Footprint per device (estimated){_subject(report)}", box=box.SIMPLE_HEAVY, header_style="bold"
+    )
+    table.add_column("device", no_wrap=True)
+    if several:
+        table.add_column("model", no_wrap=True)
+    for name in ("RAM", "flash", "latency"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("fits")
     devices = [d.footprint.device for d in report.models[0].devices] if report.models else []
     for device in devices:
         for model in report.models:
@@ -102,14 +102,14 @@ def footprint_table(report: BenchmarkReport) -> Table:
             if fit is None:
                 continue
             f = fit.footprint
-            cells = [format_bytes(f.ram_bytes), format_bytes(f.arena_bytes), format_bytes(f.flash_bytes)]
-            table.add_row(
-                device, *([model.name] if several else []), *cells, f"{f.latency_ms:.1f} ms", _verdict(fit)
-            )
+            latency = f"{f.latency_ms:.1f} ms" if f.latency_ms < 100 else f"{f.latency_ms:.0f} ms"
+            cells = [format_bytes(f.ram_bytes), format_bytes(f.flash_bytes), latency, _verdict(fit)]
+            table.add_row(device, *([model.name] if several else []), *cells)
         if several:
             table.add_section()
     table.caption = (
-        f"budget: {_budget_text(report.budget)}; a device's own capacity applies where it is smaller"
+        f"RAM = TFLM arena + DSP · budget: {_budget_text(report.budget)}; "
+        "a device's own capacity applies where it is smaller"
     )
     return table
 
@@ -132,8 +132,7 @@ def latency_table(report: BenchmarkReport) -> Table:
     host = report.host
     counts = "; ".join(f"{n} runs after {w} warm-up" for n, w in sorted(runs))
     table.caption = (
-        f"{counts} · {host.get('machine', '')}, torch threads {host.get('torch_threads')}, "
-        "LiteRT and ONNX Runtime on 1 thread"
+        f"{counts} · one thread each · {host.get('machine', '')} {host.get('processor', '')}".rstrip()
     )
     return table
 

@@ -58,12 +58,17 @@ def time_call(call: Callable[[], object], *, repeats: int, warmup: int) -> tuple
 def features_latency(
     config: FeatureConfig, wave: torch.Tensor | None, *, repeats: int, warmup: int
 ) -> LatencyStat:
-    """The MFE/MFCC front end on one 1 s window ``[samples]`` (noise when no clip is given)."""
+    """The MFE/MFCC front end on one 1 s window ``[samples]`` (noise when no clip is given), on one thread."""
     extractor = FeatureExtractor(config)
     if wave is None:
         wave = 0.1 * torch.randn(config.window_samples, generator=torch.Generator().manual_seed(0))
     batch = wave[None, : config.window_samples]  # [1, samples]
-    stats = time_call(lambda: extractor(batch), repeats=repeats, warmup=warmup)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core, as the runtimes below (and a device) run it; also steadier
+    try:
+        stats = time_call(lambda: extractor(batch), repeats=repeats, warmup=warmup)
+    finally:
+        torch.set_num_threads(threads)
     return LatencyStat("features", f"torch ({config.kind.upper()})", None, *stats, repeats, warmup)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,48 +253,39 @@ def plot_param_importances(study: Any, path: Path) -> Path:
     return _save_axes(ax, path, "Parameter importances (PED-ANOVA)")
 
 
-def write_run_plots(run_dir: str | Path, out_dir: str | Path) -> RunPlots:
+def write_run_plots(run_dir: str | Path, out_dir: str | Path, storage: str | None = None) -> RunPlots:
     """Every plot of the run at ``run_dir`` as PNG in ``out_dir``; plots that cannot be drawn say why."""
     from kwsauto._api import load_run
+    from kwsauto.report._target import open_run_study
 
-    summary = load_run(run_dir)
-    out_dir = Path(out_dir)
-    card = summary.card
-    limit = (card or {}).get("limits", {}).get("ram_bytes") or (summary.settings.get("budget") or {}).get(
+    summary = load_run(run_dir, storage=storage)
+    study = open_run_study(summary.run, summary.settings, storage)
+    card = summary.card or {}
+    ram_limit = card.get("limits", {}).get("ram_bytes") or (summary.settings.get("budget") or {}).get(
         "ram_bytes"
     )
-    study = None
+    out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     skipped: dict[str, str] = {}
 
-    def attempt(name: str, draw) -> None:
+    def attempt(name: str, draw: Callable[[Path], Path]) -> None:
         try:
             files[name] = draw(out_dir / f"{name}.png")
         except KwsautoError as exc:
             skipped[name] = str(exc)
             _LOGGER.info("Plot %s skipped: %s", name, exc)
 
-    if card is not None and card.get("metrics", {}).get("test_confusion"):
-        attempt(
-            "confusion",
-            lambda p: plot_confusion(
-                card["labels"],
-                card["metrics"]["test_confusion"],
-                p,
-                title=f"Test split, trial {card['trial']} (float)",
-            ),
-        )
+    confusion = card.get("metrics", {}).get("test_confusion")
+    if confusion:
+        title = f"Test split, trial {card['trial']} (float)"
+        attempt("confusion", lambda p: plot_confusion(card["labels"], confusion, p, title=title))
     else:
         skipped["confusion"] = "no chosen model yet (no best/card.json)"
+    chosen = card.get("trial")
     attempt(
         "accuracy_vs_ram",
-        lambda p: plot_accuracy_vs_ram(
-            summary.rows, p, ram_limit_bytes=limit, chosen=(card or {}).get("trial")
-        ),
+        lambda p: plot_accuracy_vs_ram(summary.rows, p, ram_limit_bytes=ram_limit, chosen=chosen),
     )
-    from kwsauto.report._target import open_run_study
-
-    study = open_run_study(summary.run, summary.settings)
     attempt("optimization_history", lambda p: plot_optimization_history(study, p))
     attempt("param_importances", lambda p: plot_param_importances(study, p))
     return RunPlots(files, skipped)

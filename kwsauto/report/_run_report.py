@@ -98,13 +98,15 @@ def reproduce_command(settings: dict[str, Any], n_trials: int, run_dir: Path) ->
     return shlex.join(args)
 
 
-def build_run_report(run_dir: str | Path, plots_dir: str | Path | None = None) -> RunReport:
+def build_run_report(
+    run_dir: str | Path, plots_dir: str | Path | None = None, storage: str | None = None
+) -> RunReport:
     """Read the run at ``run_dir`` and draw its plots into ``plots_dir`` (default ``RUN_DIR/plots``)."""
     from kwsauto._api import load_run
 
-    summary = load_run(run_dir)
+    summary = load_run(run_dir, storage=storage)
     run_dir = Path(run_dir)
-    plots = write_run_plots(run_dir, Path(plots_dir) if plots_dir else run_dir / "plots")
+    plots = write_run_plots(run_dir, Path(plots_dir) if plots_dir else run_dir / "plots", storage)
     notes = []
     if summary.card is None:
         notes.append(
@@ -130,7 +132,9 @@ def build_run_report(run_dir: str | Path, plots_dir: str | Path | None = None) -
     )
 
 
-def write_run_report(run_dir: str | Path, out: str | Path | None = None) -> ReportFiles:
+def write_run_report(
+    run_dir: str | Path, out: str | Path | None = None, storage: str | None = None
+) -> ReportFiles:
     """Write ``report.html`` (self-contained) and ``report.md`` (with ``plots/``) into ``out`` (default: the run)."""
     from kwsauto.report._html import render_html
     from kwsauto.report._markdown import render_markdown
@@ -138,7 +142,7 @@ def write_run_report(run_dir: str | Path, out: str | Path | None = None) -> Repo
     out = Path(out) if out else Path(run_dir)
     html_path, md_path = out / "report.html", out / "report.md"
     try:
-        report = build_run_report(run_dir, out / "plots")
+        report = build_run_report(run_dir, out / "plots", storage)
         atomic_write_text(html_path, render_html(report))
         atomic_write_text(md_path, render_markdown(report, plots_relative_to=out))
     except OSError as exc:

@@ -74,6 +74,8 @@ def leaderboard_table(
     shown = shown[: max(top, len(trained[:top]) + 3)]
     for row in shown:
         model = row.get("model") or ""
+        if compact:
+            model = model.replace("mobilenetv", "mnv")
         note = "; ".join(row.get("violations") or []) or (row.get("error") or "")
         if compact and row.get("violations"):  # "ram 72.2 KB > 64.0 KB (+13%)" -> "ram +13%"
             note = "; ".join(f"{v.split()[0]} {v.rsplit('(', 1)[-1].rstrip(')')}" for v in row["violations"])

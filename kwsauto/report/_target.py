@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from kwsauto.data import DatasetOptions
@@ -78,18 +79,22 @@ def dataset_options(settings: dict[str, Any]) -> DatasetOptions:
     )
 
 
-def open_run_study(run: RunFolder, settings: dict[str, Any]):
-    """The run's study; a folder without ``study.journal`` is an error, never a new empty study."""
-    if not run.storage_path.is_file():
-        where = f" (its study is in {settings['storage']})" if settings.get("storage") else ""
+def open_run_study(run: RunFolder, settings: dict[str, Any], storage: str | None = None) -> optuna.Study:
+    """The run's study: its journal, or the shared ``storage`` URL; never a new, empty study."""
+    if storage is None and not run.storage_path.is_file():
+        where = (
+            f" (its study is in {settings['storage']}: pass --storage with that URL)"
+            if settings.get("storage")
+            else ""
+        )
         raise ConfigError(
             f"{run.path} has no study.journal{where}; give a run folder whose search kept its journal."
         )
     try:
-        return open_study(run, settings["study"])
+        return open_study(run, settings["study"], storage=storage)
     except KeyError:
         raise ConfigError(
-            f"{run.path}/study.journal holds no study {settings['study']!r}; the run folder is incomplete."
+            f"The storage of {run.path} holds no study {settings['study']!r}; the run folder is incomplete."
         ) from None
 
 
@@ -97,8 +102,11 @@ def _is_run(path: Path) -> bool:
     return path.is_dir() and (path / "run.json").is_file()
 
 
-def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
-    """The model that ``path`` (and ``trial``, for a run folder) names; see the module docstring."""
+def resolve_target(path: str | Path, trial: int | None = None, storage: str | None = None) -> ModelTarget:
+    """The model that ``path`` (and ``trial``, for a run folder) names; see the module docstring.
+
+    ``storage`` is the study's database URL for a run whose study is not in its folder's journal.
+    """
     path = Path(path)
     if path.parent.name == "trials" and path.name.isdigit() and _is_run(path.parent.parent):
         # a trial folder exists only once the trial trained; an infeasible trial still has a footprint
@@ -106,7 +114,7 @@ def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
             raise ConfigError(
                 f"{path} is trial {int(path.name)}, but --trial {trial} was given; give one of them."
             )
-        return _trial_target(RunFolder(path.parent.parent), int(path.name))
+        return _trial_target(RunFolder(path.parent.parent), int(path.name), storage)
     if not path.exists():
         raise ConfigError(
             f"{path} does not exist; give a run folder, a trial folder (RUN/trials/0003) or a .tflite/.onnx model."
@@ -122,9 +130,9 @@ def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
             )
         return _model_file_target(path)
     if _is_run(path):
-        return _trial_target(RunFolder(path), trial)
+        return _trial_target(RunFolder(path), trial, storage)
     if path.name == "best" and _is_run(path.parent):
-        return _trial_target(RunFolder(path.parent), trial)
+        return _trial_target(RunFolder(path.parent), trial, storage)
     models = [path / name for name in MODEL_FILES.values() if (path / name).is_file()]
     if models and (path / "card.json").is_file():
         return _model_file_target(models[-1])
@@ -134,10 +142,12 @@ def resolve_target(path: str | Path, trial: int | None = None) -> ModelTarget:
     )
 
 
-def resolve_targets(path: str | Path, trial: int | None = None, top: int | None = None) -> list[ModelTarget]:
+def resolve_targets(
+    path: str | Path, trial: int | None = None, top: int | None = None, storage: str | None = None
+) -> list[ModelTarget]:
     """One target, or with ``top`` the ``top`` best trained feasible trials of the run at ``path``."""
     if top is None:
-        return [resolve_target(path, trial)]
+        return [resolve_target(path, trial, storage)]
     if top < 1:
         raise ConfigError(f"--top must be at least 1, but got {top}.")
     if trial is not None:
@@ -150,18 +160,18 @@ def resolve_targets(path: str | Path, trial: int | None = None, top: int | None 
             f"--top needs a run folder (with run.json), but got {path}; give the folder a search wrote."
         )
     run = RunFolder(path)
-    rows = leaderboard_rows(open_run_study(run, run.read_settings()))
+    rows = leaderboard_rows(open_run_study(run, run.read_settings(), storage))
     numbers = [r["number"] for r in rows if r["state"] == "complete" and r.get("feasible")][:top]
     if not numbers:
         raise ConfigError(
             f"{path} has no finished trial that fits the budget; run the search longer or with a larger budget."
         )
-    return [_trial_target(run, n) for n in numbers]
+    return [_trial_target(run, n, storage) for n in numbers]
 
 
-def _trial_target(run: RunFolder, number: int | None) -> ModelTarget:
+def _trial_target(run: RunFolder, number: int | None, storage: str | None = None) -> ModelTarget:
     settings = run.read_settings()
-    study = open_run_study(run, settings)
+    study = open_run_study(run, settings, storage)
     card = run.read_card() if (run.best_dir / "card.json").is_file() else None
     if number is None:
         chosen = best_feasible(study)

@@ -202,8 +202,10 @@ def _optimize(prepared: _Prepared, started: float) -> None:
 
     callbacks = []
     if settings.n_trials is not None:
-        callbacks.append(optuna.study.MaxTrialsCallback(settings.n_trials, states=None))
-        if len(study.get_trials(deepcopy=False)) >= settings.n_trials:
+        # every trial started counts (running ones too, so parallel workers do not overshoot); queued ones do not
+        counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+        callbacks.append(optuna.study.MaxTrialsCallback(settings.n_trials, states=counted))
+        if len(study.get_trials(deepcopy=False, states=counted)) >= settings.n_trials:
             return
     timeout = None if settings.time_limit_s is None else max(1.0, started + settings.time_limit_s - time.monotonic())
     study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)

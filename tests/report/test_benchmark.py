@@ -146,8 +146,8 @@ def test_view_shows_every_table(best_report):
         "Test accuracy",
         "Footprint per device",
         "Host latency",
-        "per class",
-        "confusion matrix",
+        "Per class",
+        "Confusion matrix",
         "macro-F1",
     ):
         assert title in text, title

@@ -116,7 +116,10 @@ def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     while time.monotonic() < deadline and running is None:
         time.sleep(0.5)
         if (out / "study.journal").is_file():
-            study = open_study(RunFolder(out), "tones")
+            try:
+                study = open_study(RunFolder(out), "tones")
+            except KeyError:  # the journal exists a moment before the study is recorded in it
+                continue
             running = next((t for t in study.trials if t.state == TrialState.RUNNING and t.user_attrs.get("last_epoch", 0) >= 2
                             and t.number >= 1), None)
     assert running is not None, "no trial reached its second epoch in time"
