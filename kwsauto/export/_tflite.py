@@ -92,14 +92,11 @@ def tflite_size_bytes(
 
 def read_tflite_metadata(path: Path) -> dict[str, Any]:
     """The ``kwsauto`` metadata (labels, feature parameters) of a .tflite file written by :func:`write_tflite`."""
+    from kwsauto.export._verify import read_tflite_file
+
     schema = _schema()
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise KwsautoError(f"Cannot read TFLite model {path}: {err.strerror}; check the path.") from None
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise KwsautoError(f"{path} is not a TFLite model (no TFL3 file identifier); pass a .tflite file.")
+    data = read_tflite_file(path)
     try:
         model = schema.Model.GetRootAs(data, 0)
         for i in range(model.MetadataLength()):

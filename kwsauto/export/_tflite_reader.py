@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kwsauto.errors import KwsautoError
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec
-from kwsauto.export._verify import _model_object, _read_model
+from kwsauto.export._verify import _model_object, read_tflite_file
 
 __all__ = ["read_int8_graph"]
 
@@ -22,7 +22,7 @@ def read_int8_graph(path: Path) -> Int8Graph:
     from ai_edge_litert import schema_py_generated as schema
 
     path = Path(path)
-    model = _model_object(_read_model(path))
+    model = _model_object(read_tflite_file(path))
     graph = model.subgraphs[0]
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     codes = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), str(c.builtinCode)) for c in model.operatorCodes]

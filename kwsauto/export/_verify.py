@@ -29,6 +29,7 @@ from kwsauto.errors import KwsautoError
 
 __all__ = [
     "ArenaUsage",
+    "read_tflite_file",
     "dequantize_outputs",
     "quantize_features",
     "run_litert",
@@ -66,7 +67,7 @@ class ArenaUsage:
     sections: tuple[tuple[str, int], ...] = ()
 
 
-def _read_model(path: Path) -> bytes:
+def read_tflite_file(path: Path) -> bytes:
     """The file's bytes, checked to be a TFLite flatbuffer (TFLM would read garbage without a check)."""
     path = Path(path)
     try:
@@ -94,7 +95,7 @@ def tflite_op_names(path: Path) -> list[str]:
     """The builtin op of every operator in the model's main subgraph, in execution order."""
     from ai_edge_litert import schema_py_generated as schema
 
-    model = _model_object(_read_model(path))
+    model = _model_object(read_tflite_file(path))
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     codes = [
         names.get(max(c.builtinCode, c.deprecatedBuiltinCode), str(c.builtinCode))
@@ -105,7 +106,7 @@ def tflite_op_names(path: Path) -> list[str]:
 
 def tflite_io_quant(path: Path) -> tuple[tuple[float, int], tuple[float, int]]:
     """``((input_scale, input_zero_point), (output_scale, output_zero_point))`` of the model's int8 tensors."""
-    model = _model_object(_read_model(path))
+    model = _model_object(read_tflite_file(path))
     graph = model.subgraphs[0]
     pairs = []
     for index in (graph.inputs[0], graph.outputs[0]):
@@ -174,7 +175,7 @@ def _tflm_interpreter(path: Path, data: bytes, arena_size: int | None = None) ->
 def tflm_arena_usage(path: Path) -> ArenaUsage:
     """The arena TFLM allocates for the model at ``path`` (head, tail, sum) and the smallest one it accepts."""
     path = Path(path)
-    data = _read_model(path)
+    data = read_tflite_file(path)
     interpreter = _tflm_interpreter(path, data)
     details = interpreter.get_input_details(0)
     interpreter.set_input(np.zeros(details["shape"], dtype=details["dtype"]), 0)
@@ -238,7 +239,7 @@ def tflm_arena_bytes(path: Path) -> int:
 def run_tflm(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
     """Run each of ``int8_inputs`` ``[n, *input_shape[1:]]`` through TFLite Micro; int8 outputs ``[n, classes]``."""
     path = Path(path)
-    interpreter = _tflm_interpreter(path, _read_model(path))
+    interpreter = _tflm_interpreter(path, read_tflite_file(path))
     shape = tuple(interpreter.get_input_details(0)["shape"])
     outputs = []
     for x in np.asarray(int8_inputs, dtype=np.int8):
@@ -257,7 +258,7 @@ def run_litert(path: Path, int8_inputs: np.ndarray, *, reference_kernels: bool =
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     path = Path(path)
-    data = _read_model(path)
+    data = read_tflite_file(path)
     try:
         interpreter = Interpreter(
             model_content=data,

@@ -41,11 +41,11 @@ __all__ = ["EXPORT_FORMATS", "export_trial", "parse_formats", "CALIBRATION_CLIPS
 
 _LOGGER = logging.getLogger(__name__)
 CALIBRATION_CLIPS = 2048  # training clips the int8 activation ranges are calibrated on
-# format → the files it writes (the single table of what an export can produce)
-EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
-    "tflite": ("model_int8.tflite",),
-    "c": ("model_int8.h", "model_int8.cc"),
-    "onnx": ("model.onnx", "model_int8.onnx"),
+# format → the files it writes, by their key in card.json (the single table of what an export can produce)
+EXPORT_FORMATS: dict[str, dict[str, str]] = {
+    "tflite": {"tflite_int8": "model_int8.tflite"},
+    "c": {"c_header": "model_int8.h", "c_source": "model_int8.cc"},
+    "onnx": {"onnx": "model.onnx", "onnx_int8": "model_int8.onnx"},
 }
 
 
@@ -143,7 +143,7 @@ def export_trial(
             "clips": {s: len(features[s].labels) for s in ("train", "val", "test")},
             "speakers": {s: len(index.speakers(s)) for s in ("train", "val", "test")},
         },
-        "files": {f: name for f in formats for name in EXPORT_FORMATS[f]},
+        "files": {key: name for f in formats for key, name in EXPORT_FORMATS[f].items()},
     }
     run.write_card(card, out / "card.json")
     return card

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import lightning.pytorch as pl
@@ -38,6 +41,25 @@ class TrainResult:
     seconds: float
     history: tuple[dict[str, float], ...] = field(default=())
     test: ClassMetrics | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(trainer: pl.Trainer) -> Iterator[list[bool]]:
+    """Ctrl-C asks the trainer to stop after the current batch (Lightning's own handler would exit the process)."""
+    flag: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame) -> None:
+        flag.append(True)
+        trainer.should_stop = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def evaluate(model: torch.nn.Module, features: FeatureSet, split: str = "test") -> ClassMetrics:
@@ -93,10 +115,12 @@ def fit(
         num_sanity_val_steps=0,
         deterministic=False,
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _stop_on_interrupt(trainer) as interrupted:
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
         trainer.fit(module, datamodule=data)
+    if interrupted:
+        raise KeyboardInterrupt  # after the trainer stopped cleanly: the caller decides what an interrupt means
     trained = module.model.to(memory_format=torch.contiguous_format).eval()
     return TrainResult(
         model=trained,

@@ -8,7 +8,6 @@ inputs, it matches LiteRT's reference kernels within one int8 step, and end to e
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,15 +28,6 @@ from kwsauto.models._same_padding import tf_same_pads
 from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS, synthetic_spectrograms, train_small
 
 STEP = 1 / 256  # one int8 step of the softmax output
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny nets run fastest on one thread; two threads on a busy 2-core machine are many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -21,15 +20,6 @@ SPECS = {
     "mobilenetv2": ModelSpec("mobilenetv2", 0.1),
     "dscnn": ModelSpec("dscnn", 0.25, head_units=16),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny nets run fastest on one thread; two threads on a busy 2-core machine are many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _randomize_batchnorm(model: nn.Module, seed: int) -> nn.Module:

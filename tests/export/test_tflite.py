@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +32,6 @@ from kwsauto.export._verify import (
 )
 from kwsauto.models import create_model
 from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS, synthetic_spectrograms, train_small
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny nets run fastest on one thread; two threads on a busy 2-core machine are many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @dataclass
 class Exported:

@@ -154,3 +154,25 @@ def test_two_workers_share_one_study(tone_dataset, tmp_path):
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials), [
         (t.number, t.state, t.user_attrs.get("error")) for t in study.trials
     ]
+
+
+def test_ctrl_c_ends_the_trial_writes_the_leaderboard_and_exits_130(tone_dataset, tmp_path):
+    space, out = _space(tmp_path, epochs=150), tmp_path / "run"
+    process = _cli("search", str(tone_dataset), "--space", str(space), "--trials", "5", "--out", str(out),
+                   "--budget", "256KB", "--pruner", "none", "--study", "interrupted", log=tmp_path / "log")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            trials = open_study(RunFolder(out), "interrupted").trials
+        except (KeyError, FileNotFoundError, ValueError):
+            continue
+        if any(t.state == TrialState.COMPLETE for t in trials) and any(
+            t.state == TrialState.RUNNING and t.user_attrs.get("last_epoch", 0) >= 2 for t in trials
+        ):
+            break
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=300) == 130, (tmp_path / "log").read_text()
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert any(r["state"] == "complete" for r in board)
+    assert (out / "best" / "card.json").is_file()  # the best finished trial is still exported

@@ -1,0 +1,156 @@
+"""The ``kwsauto`` command: argument parsing, the console and exit codes over the Python API.
+
+A user error prints one line and exits with 2 (the traceback only with ``--debug``); Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from kwsauto.cli._models import cmd_devices, cmd_models, cmd_predict, cmd_profile
+from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
+from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
+from kwsauto.cli._runs import cmd_export, cmd_leaderboard, cmd_search, cmd_train
+from kwsauto.errors import KwsautoError
+
+__all__ = ["main", "build_parser", "EXIT_USER_ERROR", "EXIT_INTERRUPTED"]
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kwsauto", description="Keyword-spotting AutoML for microcontrollers, offline on your laptop."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("search", help="search for the most accurate model that fits the budget")
+    s.add_argument("data", nargs="?", type=Path, help="dataset folder (default: the built-in demo dataset)")
+    s.add_argument("--budget", help="RAM budget for TFLM arena + DSP, e.g. 64KB (default: the device's RAM)")
+    s.add_argument("--flash", help="flash budget, e.g. 512KB (default: the device's flash)")
+    s.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
+    s.add_argument("--device", default="cortex-m4f-80mhz", help="target device (see `kwsauto devices`)")
+    s.add_argument("--trials", type=int, default=20, help="trials in the study, counting earlier runs (default 20)")
+    s.add_argument("--time-limit", help="wall-clock limit for this invocation, e.g. 15m or 1h")
+    s.add_argument("--space", help="search space: built-in name or YAML file (default: 'default'; 'quick' for the demo)")
+    s.add_argument("--out", type=Path, help="run folder (default: runs/<study>)")
+    s.add_argument("--study", help="study name (default: the data folder's name, or 'demo')")
+    s.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    s.add_argument("--sampler", default="tpe", help="Optuna sampler: tpe (default), random, nsga2")
+    s.add_argument("--pruner", default="median", help="median (default), hyperband or none")
+    s.add_argument("--objective", default="accuracy", help="accuracy (default) or pareto (accuracy vs RAM and latency)")
+    s.add_argument("--metric", default="accuracy", help="validation metric to maximize: accuracy (default) or macro_f1")
+    s.add_argument("--workers", type=int, default=1, help="trial processes on this machine sharing the study")
+    s.add_argument("--storage", help="shared study storage, e.g. postgresql://user@host/db (default: the run folder)")
+    s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
+    s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
+    add_dataset_options(s)
+
+    t = sub.add_parser("train", help="train one configuration, print test accuracy and the confusion matrix")
+    t.add_argument("data", nargs="?", type=Path, help="dataset folder (default: the built-in demo dataset)")
+    t.add_argument("--config", type=Path, help="YAML with features/model/train sections (fixed values)")
+    t.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
+    add_dataset_options(t)
+
+    lb = sub.add_parser("leaderboard", help="reprint a search's leaderboard from its study")
+    lb.add_argument("run_dir", type=Path)
+    lb.add_argument("--top", type=int, default=10)
+    lb.add_argument("--sort", default="val_accuracy", help="val_accuracy, test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
+    lb.add_argument("--feasible", action="store_true", help="only trained trials that fit the budget")
+    lb.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+
+    e = sub.add_parser("export", help="export a trial of a search (default: the best) and verify it in TFLM")
+    e.add_argument("run_dir", type=Path)
+    e.add_argument("--trial", type=int, help="trial number (default: the best feasible trial)")
+    e.add_argument("--format", default="tflite,onnx,c", help="comma-separated: tflite, onnx, c (default: all)")
+
+    pr = sub.add_parser("predict", help="top-k labels of audio files with an exported .tflite or .onnx model")
+    pr.add_argument("model", type=Path)
+    pr.add_argument("files", type=Path, nargs="+")
+    pr.add_argument("--top", type=int, default=3)
+
+    pf = sub.add_parser("profile", help="run a .tflite in TFLite Micro: measured arena, flash, estimated latency")
+    pf.add_argument("model", type=Path)
+    pf.add_argument("--device", default="cortex-m4f-80mhz")
+
+    sub.add_parser("devices", help="list the device profiles")
+    m = sub.add_parser("models", help="every backbone with its footprint on a device")
+    m.add_argument("--device", default="cortex-m4f-80mhz")
+    m.add_argument("--budget", help="mark the models whose RAM fits, e.g. 64KB")
+    m.add_argument("--classes", type=int, default=12, help="number of classes for the head (default 12)")
+    b = sub.add_parser("benchmark", help="test accuracy per runtime, footprint on every device, measured host latency")
+    b.add_argument("target", type=Path, help="run folder, trial folder (RUN/trials/0003), or .tflite/.onnx with its card.json")
+    b.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
+    b.add_argument("--top", type=int, help="benchmark the N best trials of the run side by side")
+    b.add_argument("--budget", help="RAM budget to check every device against, e.g. 64KB (default: the run's budget)")
+    b.add_argument("--flash", help="flash budget, e.g. 512KB (any of --budget/--flash/--latency replaces the run's budget)")
+    b.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
+    b.add_argument("--data", type=Path, help="dataset folder of the test split (default: the one run.json or card.json names)")
+    b.add_argument("--repeats", type=int, default=100, help="timed runs per latency stage, after 10 warm-up runs (default 100)")
+    b.add_argument("--json", type=Path, help="also write the numbers to this JSON file (for CI)")
+    b.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+
+    su = sub.add_parser("summary", help="a model layer by layer: op, shape, params, MACs, activations, peak RAM")
+    su.add_argument("target", type=Path, help=".tflite model, run folder (its chosen model) or trial folder")
+    su.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
+    su.add_argument("--device", default="cortex-m4f-80mhz", help="device whose memory plan marks the peak (default cortex-m4f-80mhz)")
+    su.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+
+    rp = sub.add_parser("report", help="write report.html (self-contained) and report.md of a run, with PNG plots")
+    rp.add_argument("run_dir", type=Path)
+    rp.add_argument("--out", type=Path, help="folder for report.html, report.md and plots/ (default: the run folder)")
+    rp.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = console or Console()
+    _configure_logging(args.debug)
+    try:
+        return _COMMANDS[args.command](args, console)
+    except KwsautoError as exc:
+        if args.debug:
+            raise
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import lightning.pytorch  # noqa: F401  (sets its loggers' levels on import; ours must come after)
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "torch", "onnxruntime", "onnxscript"):
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.DEBUG if debug else optuna.logging.WARNING)
+    if not debug:
+        warnings.filterwarnings("ignore")
+
+
+_COMMANDS = {
+    "search": cmd_search,
+    "train": cmd_train,
+    "leaderboard": cmd_leaderboard,
+    "export": cmd_export,
+    "predict": cmd_predict,
+    "profile": cmd_profile,
+    "benchmark": cmd_benchmark,
+    "summary": cmd_summary,
+    "report": cmd_report,
+    "devices": cmd_devices,
+    "models": cmd_models,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""`kwsauto devices`, `models`, `profile`, `predict`: the target devices and exported models."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from kwsauto.errors import KwsautoError
+
+
+def cmd_devices(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import DEFAULT_DEVICE, list_devices
+    from kwsauto.units import format_bytes
+
+    table = Table(title="Devices")
+    for col in ("name", "clock", "RAM", "flash", "description"):
+        table.add_column(col)
+    for d in list_devices():
+        name = d.name + (" (default)" if d.name == DEFAULT_DEVICE else "")
+        table.add_row(name, f"{d.clock_hz / 1e6:.0f} MHz", format_bytes(d.ram_bytes), format_bytes(d.flash_bytes), d.description)
+    console.print(table)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import get_device
+    from kwsauto.features import FeatureConfig
+    from kwsauto.models import ModelSpec, list_models, resolve
+    from kwsauto.search._feasibility import footprint_of
+    from kwsauto.training import TrialConfig
+    from kwsauto.units import format_bytes, parse_bytes
+
+    device = get_device(args.device)
+    budget = parse_bytes(args.budget) if args.budget else device.ram_bytes
+    table = Table(title=f"Models on {device.name} (MFE 49x40, {args.classes} classes)")
+    for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits"):
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    features = FeatureConfig(frame_stride_s=0.02)
+    labels = tuple(f"class{i}" for i in range(args.classes))
+    for name in list_models():
+        entry = resolve(name)
+        f = footprint_of(TrialConfig(features, ModelSpec(entry.arch, entry.width)), labels, device)
+        fits = f.ram_bytes <= budget and f.flash_bytes <= device.flash_bytes
+        table.add_row(
+            name, f"{f.params:,}", f"{f.macs / 1e6:.2f} M", format_bytes(f.ram_bytes), format_bytes(f.flash_bytes),
+            f"{f.latency_ms:.0f} ms", "[green]yes[/]" if fits else "[red]no[/]",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.errors import DataError
+    from kwsauto.export._predict import predict_files
+
+    for path in args.files:
+        if not path.is_file():
+            raise DataError(f"Audio file {path} does not exist.")
+    table = Table(title=f"Predictions · {args.model.name}")
+    table.add_column("file")
+    for k in range(args.top):
+        table.add_column(f"#{k + 1}")
+    for p in predict_files(args.model, args.files, top_k=args.top):
+        table.add_row(str(p.path), *(f"{label} {score:.2f}" for label, score in p.top))
+    console.print(table)
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import estimate_footprint, get_device
+    from kwsauto.export import tflm_arena_usage
+    from kwsauto.export._predict import load_model_info
+    from kwsauto.export._tflite_reader import read_int8_graph
+    from kwsauto.features import FeatureConfig
+    from kwsauto.units import format_bytes
+
+    device = get_device(args.device)
+    graph = read_int8_graph(args.model)
+    usage = tflm_arena_usage(args.model)
+    try:
+        labels, features = load_model_info(args.model)
+    except KwsautoError:
+        labels, features = (), FeatureConfig()
+    estimate = estimate_footprint(graph, features, device, labels)
+    table = Table(title=f"{args.model.name} on {device.name}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("TFLM arena, measured", f"{format_bytes(usage.used_bytes)} (head {format_bytes(usage.head_bytes)}, tail {format_bytes(usage.tail_bytes)})")
+    table.add_row("TFLM arena, estimated for device", format_bytes(estimate.arena_bytes))
+    table.add_row("DSP RAM", format_bytes(estimate.dsp_ram_bytes))
+    table.add_row("flash: model + kernels", f"{format_bytes(args.model.stat().st_size)} + {format_bytes(estimate.code_bytes)}")
+    table.add_row("MACs / params", f"{graph.macs / 1e6:.2f} M / {graph.params:,}")
+    table.add_row("latency (DSP + inference)", f"{estimate.latency_ms:.1f} ms ({estimate.dsp_ms:.1f} + {estimate.inference_ms:.1f})")
+    console.print(table)
+    console.print("[dim]Measured with the tflite-micro package (64-bit host build, reference kernels); the device "
+                  "estimate uses the target's pointer size and CMSIS-NN scratch buffers.[/]")
+    return 0

@@ -1,0 +1,49 @@
+"""`kwsauto benchmark`, `summary`, `report`: what a model costs and why it was chosen."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+
+def cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.device import Budget
+    from kwsauto.report import benchmark, benchmark_view, write_benchmark_json
+    from kwsauto.units import parse_bytes
+
+    budget = None
+    if args.budget or args.flash or args.latency:
+        budget = Budget(
+            ram_bytes=parse_bytes(args.budget) if args.budget else None,
+            flash_bytes=parse_bytes(args.flash) if args.flash else None,
+            latency_ms=args.latency,
+        )
+    report = benchmark(
+        args.target, trial=args.trial, top=args.top, budget=budget, data=args.data, repeats=args.repeats,
+        storage=args.storage,
+    )
+    console.print(benchmark_view(report))
+    if args.json:
+        console.print(f"Wrote {write_benchmark_json(report, args.json)}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.report import summarize, summary_table
+
+    summary = summarize(args.target, trial=args.trial, device=args.device, storage=args.storage)
+    console.print(summary_table(summary))
+    for note in summary.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto.report import write_run_report
+
+    files = write_run_report(args.run_dir, args.out, storage=args.storage)
+    for name, why in files.plots.skipped.items():
+        console.print(f"[dim]Plot {name} not drawn: {why}[/]", highlight=False)
+    console.print(f"Wrote {files.html} and {files.markdown} ({len(files.plots.files)} plots in {files.html.parent / 'plots'})")
+    return 0
