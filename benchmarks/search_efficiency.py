@@ -2,7 +2,8 @@
 
 Strategies (Arabic Speech Commands, official speaker split, 64 KB on cortex-m4f-80mhz by default):
 
-* ``kwsauto``: TPE + pre-training feasibility check + median pruning on the default space;
+* ``kwsauto``: the default space's seed configurations first, then TPE, with the pre-training feasibility
+  check and median pruning;
 * ``random, no pre-check``: Optuna's RandomSampler on the same space, every sampled model trained (an
   infeasible one is found out only after training, as a tool without a device model would);
 * ``Edge Impulse default``: MobileNetV1 α0.1, 100 training cycles, lr 0.005, batch 32 (one fixed config);
@@ -56,8 +57,9 @@ def _strategies(out: Path) -> list[tuple[str, dict]]:
         path.write_text(text)
         spaces[name] = str(path)
     return [
-        ("kwsauto (TPE + pre-check + pruning)", {"space": "default", "sampler": "tpe", "pruner": "median"}),
-        ("random, no pre-check", {"space": "default", "sampler": "random", "pruner": "none", "precheck": False}),
+        ("kwsauto (seeds + TPE + pre-check + pruning)", {"space": "default", "sampler": "tpe", "pruner": "median"}),
+        ("random, no pre-check", {"space": "default", "sampler": "random", "pruner": "none", "precheck": False,
+                                  "seeds": False}),
         ("Edge Impulse default (MobileNetV1 0.1)", {"space": spaces["ei_default"], "sampler": "random", "pruner": "none"}),
         ("MLPerf Tiny DS-CNN", {"space": spaces["dscnn"], "sampler": "random", "pruner": "none"}),
     ]

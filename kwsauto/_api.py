@@ -85,7 +85,6 @@ def export_run(
     path: str | Path, trial: int | None = None, formats: str | tuple[str, ...] = "tflite,onnx,c", cache_dir: Path | None = None
 ) -> tuple[Path, dict[str, Any]]:
     """Export a trial of a finished search (default: its best feasible trial); returns the folder and card."""
-    from kwsauto.data import DatasetOptions
     from kwsauto.device import Budget, get_device
     from kwsauto.search import best_feasible
     from kwsauto.search._export import export_trial, parse_formats
@@ -98,17 +97,12 @@ def export_run(
         raise ConfigError(
             f"{run.path} has no trial {trial}." if trial is not None else f"{run.path} has no finished feasible trial to export."
         )
-    if not (run.trial_dir(chosen.number) / "model.pt").is_file():
-        raise ConfigError(f"Trial {chosen.number} of {run.path} was not trained (state {chosen.state.name.lower()}); pick a trained trial.")
-    options = settings["dataset"]
-    dataset = DatasetOptions(
-        speaker_patterns=tuple(options["speaker_patterns"]),
-        val_fraction=options["val_fraction"],
-        test_fraction=options["test_fraction"],
-        keywords=tuple(options["keywords"]) if options["keywords"] else None,
-        noise_class=options["noise_class"],
-    )
-    index = load_dataset(settings["data"], dataset)
+    if chosen.state.name != "COMPLETE" or not chosen.user_attrs.get("feasible"):
+        raise ConfigError(
+            f"Trial {chosen.number} of {run.path} was not trained to the end (state {chosen.state.name.lower()}, "
+            f"feasible {chosen.user_attrs.get('feasible')}); pick a trained trial from `kwsauto leaderboard`."
+        )
+    index = load_dataset(settings["data"], run.dataset_options())
     config = TrialConfig.from_dict(chosen.user_attrs["config"])
     features = compute_features(index, config.features, cache_dir=cache_dir)
     best = best_feasible(study)

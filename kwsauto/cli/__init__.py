@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=1, help="trial processes on this machine sharing the study")
     s.add_argument("--storage", help="shared study storage, e.g. postgresql://user@host/db (default: the run folder)")
     s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
+    s.add_argument("--no-seeds", action="store_true", help="skip the built-in space's known-good first configurations")
     s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
     add_dataset_options(s)
 

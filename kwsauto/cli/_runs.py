@@ -36,6 +36,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         workers=args.workers,
         storage=args.storage,
         enqueue=args.enqueue,
+        seeds=not args.no_seeds,
         dataset=dataset_options(args),
         expert=args.expert,
     )

@@ -36,7 +36,7 @@ import numpy as np
 
 from kwsauto._io import atomic_write
 from kwsauto.errors import ConfigError, KwsautoError
-from kwsauto.export._graph import OpSpec
+from kwsauto.export._graph import SUPPORTED_OPS, OpSpec
 from kwsauto.export._onnx import INPUT_NAME, OUTPUT_NAME
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams
 from kwsauto.export._metadata import METADATA_NAME, metadata_json
@@ -53,15 +53,7 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 OPSET = 13  # the first opset with per-channel (``axis``) QuantizeLinear/DequantizeLinear
-ONNX_INT8_OPS = (
-    "CONV_2D",
-    "DEPTHWISE_CONV_2D",
-    "ADD",
-    "AVERAGE_POOL_2D",
-    "RESHAPE",
-    "FULLY_CONNECTED",
-    "SOFTMAX",
-)
+ONNX_INT8_OPS = SUPPORTED_OPS  # every op of the int8 graph has a QDQ form
 _ACTIVATIONS = ("NONE", "RELU", "RELU6")
 
 

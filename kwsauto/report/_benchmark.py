@@ -33,7 +33,7 @@ from kwsauto.report._benchmark_results import (
     VariantAccuracy,
 )
 from kwsauto.report._latency import LatencyStat, features_latency, litert_latency, onnxruntime_latency
-from kwsauto.report._target import ModelTarget, dataset_options, resolve_targets
+from kwsauto.report._target import ModelTarget, resolve_targets
 from kwsauto.training import classification_metrics, predict
 
 __all__ = ["benchmark", "device_fits"]
@@ -133,7 +133,7 @@ def _test_data(
     root = data or (settings or {}).get("data") or ((card or {}).get("data") or {}).get("root")
     if root is None:
         return "no dataset known (no run.json or card.json); pass the dataset folder with --data"
-    options = dataset_options(settings) if settings else DatasetOptions()
+    options = target.run.dataset_options() if settings and target.run is not None else DatasetOptions()
     key = (str(root), options, target.features)
     if key not in loaded:
         try:

@@ -16,7 +16,6 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from kwsauto.data import DatasetOptions
 from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.features import FeatureConfig
 from kwsauto.search import RunFolder, best_feasible, leaderboard_rows, open_study
@@ -25,7 +24,6 @@ from kwsauto.training import TrialConfig
 __all__ = [
     "MODEL_FILES",
     "ModelTarget",
-    "dataset_options",
     "open_run_study",
     "resolve_target",
     "resolve_targets",
@@ -64,19 +62,6 @@ class ModelTarget:
     @property
     def is_trial(self) -> bool:
         return self.run is not None and self.config is not None
-
-
-def dataset_options(settings: dict[str, Any]) -> DatasetOptions:
-    """The dataset options a run was searched with, from its ``run.json``."""
-    options = settings.get("dataset") or {}
-    defaults = DatasetOptions()
-    return DatasetOptions(
-        speaker_patterns=tuple(options.get("speaker_patterns") or defaults.speaker_patterns),
-        val_fraction=options.get("val_fraction", defaults.val_fraction),
-        test_fraction=options.get("test_fraction", defaults.test_fraction),
-        keywords=tuple(options["keywords"]) if options.get("keywords") else None,
-        noise_class=bool(options.get("noise_class", False)),
-    )
 
 
 def open_run_study(run: RunFolder, settings: dict[str, Any], storage: str | None = None) -> optuna.Study:

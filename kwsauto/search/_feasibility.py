@@ -43,12 +43,19 @@ def check_trial(
 
 def ensure_space_can_fit(
     candidates: list[TrialConfig], labels: tuple[str, ...], device: DeviceProfile, budget: Budget
-) -> int:
-    """Raise :class:`BudgetError` before any training when no candidate fits; else return how many fit."""
-    results = [(c, *check_trial(c, labels, device, budget)) for c in candidates]
-    fitting = sum(1 for _, _, violations in results if not violations)
-    if fitting:
-        return fitting
+) -> None:
+    """Raise :class:`BudgetError` before any training when no candidate fits.
+
+    Candidates are tried smallest first (width, then input size) and the check stops at the first that fits, so
+    a large space costs a few footprints, not hundreds; only a budget nothing meets evaluates them all.
+    """
+    ordered = sorted(candidates, key=lambda c: (c.model.width, c.features.n_frames * c.features.n_features))
+    results = []
+    for candidate in ordered:
+        footprint, violations = check_trial(candidate, labels, device, budget)
+        if not violations:
+            return
+        results.append((candidate, footprint, violations))
     config, footprint, violations = min(results, key=lambda r: max(v.excess for v in r[2]))
     m, f = config.model, config.features
     raise BudgetError(

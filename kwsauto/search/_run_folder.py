@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from kwsauto._io import atomic_write, atomic_write_json, atomic_write_text
+from kwsauto.data import DatasetOptions
 from kwsauto.errors import OutputError
 
 __all__ = ["RunFolder", "LEADERBOARD_COLUMNS", "WEIGHTS_ATTR"]
@@ -89,6 +90,18 @@ class RunFolder:
     # settings --------------------------------------------------------------------------------------------------
     def write_settings(self, settings: dict[str, Any]) -> None:
         atomic_write_json(self.path / "run.json", settings)
+
+    def dataset_options(self) -> DatasetOptions:
+        """The dataset options the search was run with, from ``run.json``."""
+        options = self.read_settings().get("dataset") or {}
+        defaults = DatasetOptions()
+        return DatasetOptions(
+            speaker_patterns=tuple(options.get("speaker_patterns") or defaults.speaker_patterns),
+            val_fraction=options.get("val_fraction", defaults.val_fraction),
+            test_fraction=options.get("test_fraction", defaults.test_fraction),
+            keywords=tuple(options["keywords"]) if options.get("keywords") else None,
+            noise_class=bool(options.get("noise_class", False)),
+        )
 
     def read_settings(self) -> dict[str, Any]:
         path = self.path / "run.json"

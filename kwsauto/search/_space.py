@@ -24,7 +24,7 @@ from kwsauto.features import FeatureConfig
 from kwsauto.models import ModelSpec
 from kwsauto.training import AugmentConfig, TrainConfig, TrialConfig
 
-__all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "SPACES_DIR"]
+__all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "builtin_seeds", "SPACES_DIR"]
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 _SECTIONS = {"features": FeatureConfig, "model": ModelSpec, "train": TrainConfig, "train.augment": AugmentConfig}
@@ -89,6 +89,12 @@ class SearchSpace:
 
 def builtin_spaces() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SPACES_DIR.glob("*.yaml"))}
+
+
+def builtin_seeds(name_or_path: str | Path) -> Path | None:
+    """The known-good configurations a built-in space tries first (``search_spaces/seeds/<name>.yaml``), if any."""
+    path = SPACES_DIR / "seeds" / f"{name_or_path}.yaml"
+    return path if str(name_or_path) in builtin_spaces() and path.is_file() else None
 
 
 def load_space(name_or_path: str | Path = "default") -> SearchSpace:

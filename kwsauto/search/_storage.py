@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import socket
+import time
 from pathlib import Path
 
 import optuna
@@ -36,16 +38,22 @@ def make_storage(journal: Path, url: str | None = None) -> optuna.storages.BaseS
         return optuna.storages.JournalStorage(backend)
     if not re.match(r"^[a-z0-9+]+://", url):
         raise ConfigError(f"Storage {redact_url(url)!r} is not a database URL; use e.g. postgresql://user@host/db.")
-    try:
-        return optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_INTERVAL_S,
-            grace_period=GRACE_PERIOD_S,
-            engine_kwargs={"pool_pre_ping": True},
-        )
-    except Exception as exc:  # SQLAlchemy/driver errors may echo the URL: never show it unredacted
-        message = redact_url(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-        raise ConfigError(f"Cannot open storage {redact_url(url)}: {message}. Check the server and URL.") from None
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=GRACE_PERIOD_S,
+                engine_kwargs={"pool_pre_ping": True},
+            )
+        except Exception as exc:  # SQLAlchemy/driver errors may echo the URL: never show it unredacted
+            if attempt < 4 and "UniqueViolation" in type(exc).__name__ + str(exc):
+                # another machine is creating the same tables in a fresh database right now: let it finish
+                time.sleep(0.5 + random.random())
+                continue
+            message = redact_url(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+            raise ConfigError(f"Cannot open storage {redact_url(url)}: {message}. Check the server and URL.") from None
+    raise AssertionError("unreachable")
 
 
 def owner_tag() -> str:

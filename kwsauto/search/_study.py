@@ -29,7 +29,7 @@ from kwsauto.search._leaderboard import best_feasible, leaderboard_rows
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
 from kwsauto.search._run_folder import RunFolder
-from kwsauto.search._space import load_space
+from kwsauto.search._space import builtin_seeds, load_space
 from kwsauto.search._storage import OWNER_ATTR, fail_stale_trials, make_storage, owner_tag, redact_url
 from kwsauto.training import TrialConfig, load_expert
 
@@ -70,6 +70,7 @@ class SearchSettings:
     expert: Path | None = None
     cache_dir: Path | None = None
     precheck: bool = True  # benchmarks only: False trains infeasible trials to show the time the pre-check saves
+    seeds: bool = True  # a built-in space's known-good configurations (search_spaces/seeds/) run first
 
     def __post_init__(self) -> None:
         _choice("--sampler", self.sampler, SAMPLERS)
@@ -217,8 +218,9 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     started = time.monotonic()
     prepared = _prepare(settings, listener, started, first=True)
     fail_stale_trials(prepared.study)
-    if settings.enqueue is not None:
-        enqueue_from(prepared.study, settings.enqueue, prepared.objective.space)
+    seeds = settings.enqueue or (builtin_seeds(settings.space) if settings.seeds else None)
+    if seeds is not None:
+        enqueue_from(prepared.study, seeds, prepared.objective.space)
     interrupted = False
     workers = []
     try:
@@ -245,7 +247,11 @@ def _start_workers(settings: SearchSettings, n: int) -> list[multiprocessing.Pro
     threads = max(1, (os.cpu_count() or 1) // (n + 1))
     torch.set_num_threads(threads)
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker_main, args=(settings, threads), daemon=False) for _ in range(n)]
+    # each worker samples with its own seed, or two fresh workers would propose the same first configurations
+    processes = [
+        context.Process(target=_worker_main, args=(replace(settings, seed=settings.seed + i + 1), threads), daemon=False)
+        for i in range(n)
+    ]
     for process in processes:
         process.start()
     return processes
