@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from kwsauto._io import atomic_write
+from kwsauto._io import atomic_write_bytes
 from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.export._graph import SUPPORTED_OPS, OpSpec
 from kwsauto.export._onnx import INPUT_NAME, OUTPUT_NAME
@@ -81,7 +81,7 @@ def write_onnx_int8(
     """Write ``qgraph`` as an int8 QDQ ONNX model at ``path`` atomically; returns ``path``."""
     data = onnx_int8_bytes(qgraph, labels=labels, feature_params=feature_params)
     path = Path(path)
-    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    atomic_write_bytes(path, data)
     _LOGGER.info("Wrote %s (%d bytes)", path, len(data))
     return path
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kwsauto._io import atomic_write
+from kwsauto._io import atomic_write_bytes
 from kwsauto.errors import KwsautoError
 from kwsauto.export._metadata import METADATA_NAME, metadata_json
 from kwsauto.export._graph import Int8Graph, OpSpec
@@ -78,7 +78,7 @@ def write_tflite(
     """Write ``qgraph`` as a .tflite file at ``path`` atomically; returns ``path``."""
     data = tflite_bytes(qgraph, labels=labels, feature_params=feature_params)
     path = Path(path)
-    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    atomic_write_bytes(path, data)
     _LOGGER.info("Wrote %s (%d bytes)", path, len(data))
     return path
 
