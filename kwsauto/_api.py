@@ -10,21 +10,38 @@ from kwsauto._io import read_yaml_mapping
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
-from kwsauto.search import RunFolder, SearchResult, SearchSettings, leaderboard_rows, open_study, run_search
+from kwsauto.search import RunFolder, leaderboard_rows, open_study, run_search
 from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
 
 __all__ = ["run_search", "train", "load_run", "export_run", "load_trial_config", "TrainOutcome", "RunSummary"]
 
 
-def load_trial_config(path: str | Path | None) -> TrialConfig:
-    """A fixed trial config from a YAML file with ``features``/``model``/``train`` sections; None: defaults."""
-    if path is None:
-        return TrialConfig()
-    raw = read_yaml_mapping(Path(path), "Config file")
+def load_trial_config(path: str | Path | None, pretrained: bool | str | None = None) -> TrialConfig:
+    """A fixed trial config from a YAML file with ``features``/``model``/``train`` sections; None: defaults.
+
+    ``pretrained`` (``--pretrained``) overrides the file's ``model.pretrained``: ``True`` for the shipped backbone,
+    or a checkpoint path. A checkpoint's architecture and width apply unless the file sets them, and its feature
+    config applies unless the file has a ``features`` section (which must then agree with it).
+    """
+    raw = read_yaml_mapping(Path(path), "Config file") if path is not None else {}
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    if pretrained is not None:
+        model = raw.setdefault("model", {})
+        model["pretrained"] = pretrained
+        if pretrained is not True:
+            from kwsauto.models import load_backbone_checkpoint
+
+            ckpt = load_backbone_checkpoint(pretrained)
+            if ckpt.arch is not None:
+                model.setdefault("arch", ckpt.arch)
+                model.setdefault("width", ckpt.width)
     try:
-        return TrialConfig.from_dict(raw)
+        config = TrialConfig.from_dict(raw)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
+    if config.model.pretrained is not False and "features" not in raw:
+        config = config.with_backbone_features()
+    return config
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ def run_cli(*argv, capsys=None):
         (["search", "--space", "defualt"], "did you mean 'default'"),
         (["search", "--time-limit", "soon"], "Cannot read duration 'soon'"),
         (["leaderboard", "/nonexistent/run"], "not a kwsauto run folder"),
+        (["train", "--pretrained", "/nonexistent/backbone.pt"], "Pretrained checkpoint /nonexistent/backbone.pt does not exist"),
+        (["search", "--pretrained", "/nonexistent/b.safetensors"], "/nonexistent/b.safetensors does not exist"),
+        (["pretrain", "--model", "mobilenetv1_01"], "Unknown model 'mobilenetv1_01' (did you mean 'mobilenetv1_010'?)"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_code_2(argv, message, capsys):
@@ -78,11 +81,29 @@ def test_search_leaderboard_and_train_commands(tone_dataset, tmp_path):
     assert code == 0 and "test accuracy" in text and "Confusion matrix" in text and "precision" in text
 
 
+def test_wrong_checkpoints_are_one_line_naming_the_file(tone_dataset, tmp_path, capsys):
+    import torch
+
+    (tmp_path / "notes.safetensors").write_text("these are not weights")
+    code, _ = run_cli("train", str(tone_dataset), "--pretrained", str(tmp_path / "notes.safetensors"))
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and "notes.safetensors is not a readable safetensors" in err and "Traceback" not in err
+
+    from kwsauto.models import ModelSpec, create_model
+
+    torch.save(create_model(ModelSpec("mobilenetv1", 0.5), 3, (1, 50, 40)).state_dict(), tmp_path / "wide.pt")
+    config = tmp_path / "train.yaml"
+    config.write_text("model: {arch: mobilenetv1, width: 0.25}\ntrain: {epochs: 1}\n")
+    code, _ = run_cli("train", str(tone_dataset), "--config", str(config), "--pretrained", str(tmp_path / "wide.pt"))
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and "wide.pt: " in err and "another width or architecture" in err
+
+
 def test_devices_and_models_tables():
     code, text = run_cli("devices")
     assert code == 0 and "cortex-m4f-80mhz" in text and "esp32-s3-240mhz" in text
     code, text = run_cli("models", "--budget", "64KB")
-    assert code == 0 and "mobilenetv2_035" in text and "dscnn" in text
+    assert code == 0 and "mobilenetv2_035" in text and "dscnn" in text and "pretrained" in text
 
 
 def test_python_dash_m_and_console_script_entry_point():

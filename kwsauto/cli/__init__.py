@@ -16,6 +16,7 @@ from rich.console import Console
 
 from kwsauto.cli._models import cmd_devices, cmd_models, cmd_predict, cmd_profile
 from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
+from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
 from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
 from kwsauto.cli._runs import cmd_export, cmd_leaderboard, cmd_search, cmd_train
 from kwsauto.errors import KwsautoError
@@ -50,12 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
     s.add_argument("--no-seeds", action="store_true", help="skip the built-in space's known-good first configurations")
     s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
+    s.add_argument("--pretrained", help="backbone checkpoint every trial starts from (a `kwsauto pretrain` .safetensors, "
+                   "a torch state dict, or 'imagenet' for torchvision's MobileNetV2 file); pins its model and features")
     add_dataset_options(s)
 
     t = sub.add_parser("train", help="train one configuration, print test accuracy and the confusion matrix")
     t.add_argument("data", nargs="?", type=Path, help="dataset folder (default: the built-in demo dataset)")
     t.add_argument("--config", type=Path, help="YAML with features/model/train sections (fixed values)")
     t.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
+    t.add_argument("--pretrained", nargs="?", const=True, default=None,
+                   help="start from the shipped backbone of the config's model, or from this checkpoint file")
     add_dataset_options(t)
 
     lb = sub.add_parser("leaderboard", help="reprint a search's leaderboard from its study")
@@ -102,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--device", default="cortex-m4f-80mhz", help="device whose memory plan marks the peak (default cortex-m4f-80mhz)")
     su.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 
+    add_pretrain_parser(sub)
+
     rp = sub.add_parser("report", help="write report.html (self-contained) and report.md of a run, with PNG plots")
     rp.add_argument("run_dir", type=Path)
     rp.add_argument("--out", type=Path, help="folder for report.html, report.md and plots/ (default: the run folder)")
@@ -110,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     console = console or Console()
     _configure_logging(args.debug)
     try:
@@ -150,6 +159,7 @@ _COMMANDS = {
     "report": cmd_report,
     "devices": cmd_devices,
     "models": cmd_models,
+    "pretrain": cmd_pretrain,
 }
 
 

@@ -29,28 +29,33 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from kwsauto.device import get_device
-    from kwsauto.features import FeatureConfig
-    from kwsauto.models import ModelSpec, list_models, resolve
+    from kwsauto.models import ModelSpec, list_models, resolve, shipped_backbones, shipped_recipe
+    from kwsauto.pretrain import PRETRAIN_FEATURES
     from kwsauto.search._feasibility import footprint_of
     from kwsauto.training import TrialConfig
     from kwsauto.units import format_bytes, parse_bytes
 
     device = get_device(args.device)
     budget = parse_bytes(args.budget) if args.budget else device.ram_bytes
-    table = Table(title=f"Models on {device.name} (MFE 49x40, {args.classes} classes)")
-    for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits"):
+    features = PRETRAIN_FEATURES  # what the shipped backbones were trained on
+    _, frames, coeffs = features.shape
+    table = Table(title=f"Models on {device.name} (MFE {frames}x{coeffs}, {args.classes} classes)")
+    for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits", "pretrained"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
-    features = FeatureConfig(frame_stride_s=0.02)
     labels = tuple(f"class{i}" for i in range(args.classes))
+    shipped = shipped_backbones()
     for name in list_models():
         entry = resolve(name)
         f = footprint_of(TrialConfig(features, ModelSpec(entry.arch, entry.width)), labels, device)
         fits = f.ram_bytes <= budget and f.flash_bytes <= device.flash_bytes
         table.add_row(
             name, f"{f.params:,}", f"{f.macs / 1e6:.2f} M", format_bytes(f.ram_bytes), format_bytes(f.flash_bytes),
-            f"{f.latency_ms:.0f} ms", "[green]yes[/]" if fits else "[red]no[/]",
+            f"{f.latency_ms:.0f} ms", "[green]yes[/]" if fits else "[red]no[/]", _pretrained_cell(name, shipped, shipped_recipe),
         )
     console.print(table)
+    if shipped:
+        console.print(f"[dim]Pretrained: backbones shipped in {next(iter(shipped.values())).parent} (val = accuracy on "
+                      "held-out voices of the pretraining corpus); recipes beside them.[/]")
     return 0
 
 
@@ -104,3 +109,11 @@ def cmd_profile(args: argparse.Namespace, console: Console) -> int:
     console.print("[dim]Measured with the tflite-micro package (64-bit host build, reference kernels); the device "
                   "estimate uses the target's pointer size and CMSIS-NN scratch buffers.[/]")
     return 0
+
+
+def _pretrained_cell(name: str, shipped: dict, recipe_of) -> str:
+    if name not in shipped:
+        return "-"
+    recipe = recipe_of(name) or {}
+    accuracy = recipe.get("val_accuracy")
+    return f"yes (val {accuracy:.2f})" if accuracy is not None else "yes"

@@ -37,6 +37,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         storage=args.storage,
         enqueue=args.enqueue,
         seeds=not args.no_seeds,
+        pretrained=args.pretrained,
         dataset=dataset_options(args),
         expert=args.expert,
     )
@@ -65,8 +66,11 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     from kwsauto._api import load_trial_config, train
     from kwsauto.report import class_metrics_table, confusion_table
 
-    config = load_trial_config(args.config)
-    console.print(f"Training {config.model.name} for up to {config.train.epochs} epochs …")
+    config = load_trial_config(args.config, args.pretrained)
+    start = {False: "from scratch", True: "from the shipped pretrained backbone"}.get(
+        config.model.pretrained, f"from {config.model.pretrained}"
+    )
+    console.print(f"Training {config.model.name} {start} for up to {config.train.epochs} epochs …")
 
     def on_epoch(epoch, max_epochs, metrics):
         acc = metrics.get("val_acc")

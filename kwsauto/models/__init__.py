@@ -1,11 +1,36 @@
-"""Models: MobileNetV1, MobileNetV2 and DS-CNN backbones for spectrograms, with a shared classifier head."""
+"""Models: MobileNetV1, MobileNetV2 and DS-CNN backbones for spectrograms, a shared classifier head, and the
+pretrained backbones kwsauto ships."""
 
+from kwsauto.models._checkpoint import (
+    BackboneCheckpoint,
+    CheckpointError,
+    load_backbone_checkpoint,
+    save_backbone_checkpoint,
+)
 from kwsauto.models._head import ClassifierHead, KwsNet
+from kwsauto.models._pretrained import (
+    PRETRAINED_DIR,
+    checkpoint_for,
+    has_pretrained,
+    pretrained_features,
+    shipped_backbones,
+    shipped_recipe,
+)
 from kwsauto.models._registry import ARCHITECTURES, WIDTHS, create_model, list_models, registry_name, resolve
 from kwsauto.models._spec import ModelSpec
 
 __all__ = [
     "ARCHITECTURES",
+    "PRETRAINED_DIR",
+    "BackboneCheckpoint",
+    "CheckpointError",
+    "checkpoint_for",
+    "has_pretrained",
+    "load_backbone_checkpoint",
+    "pretrained_features",
+    "save_backbone_checkpoint",
+    "shipped_backbones",
+    "shipped_recipe",
     "WIDTHS",
     "ClassifierHead",
     "KwsNet",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.models._head import ClassifierHead, KwsNet
+from kwsauto.models._pretrained import checkpoint_for, init_backbone
 from kwsauto.models._same_padding import apply_tf_same_padding
 from kwsauto.models._spec import ModelSpec
 from kwsauto.models.dscnn import DSCNNBackbone
@@ -63,8 +65,20 @@ def resolve(name: str) -> BackboneEntry:
     return entries[name]
 
 
-def create_model(spec: ModelSpec, num_classes: int, input_shape: tuple[int, int, int]) -> KwsNet:
-    """Build ``spec`` for ``input_shape`` ``[1, frames, coeffs]``, padded as TFLite pads (see ``_same_padding``)."""
+def create_model(
+    spec: ModelSpec,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    *,
+    init_pretrained: bool = False,
+    features: dict[str, Any] | None = None,
+) -> KwsNet:
+    """Build ``spec`` for ``input_shape`` ``[1, frames, coeffs]``, padded as TFLite pads (see ``_same_padding``).
+
+    With ``init_pretrained`` a pretrained spec's backbone starts from its checkpoint, which must have been trained
+    on ``features`` (the feature config as a dict) when both are known; the head is always new. Without it the
+    weights are random (as when trained weights are loaded next).
+    """
     if spec.arch not in ARCHITECTURES:
         raise ConfigError(
             f"Unknown architecture {spec.arch!r}{did_you_mean(spec.arch, ARCHITECTURES)}; "
@@ -73,5 +87,8 @@ def create_model(spec: ModelSpec, num_classes: int, input_shape: tuple[int, int,
     if num_classes < 2:
         raise ConfigError(f"A classifier needs at least 2 classes, but got num_classes={num_classes}.")
     backbone = ARCHITECTURES[spec.arch](width=spec.width, in_channels=input_shape[0])
+    ckpt = checkpoint_for(spec.arch, spec.width, spec.pretrained) if init_pretrained else None
+    if ckpt is not None:
+        init_backbone(backbone, ckpt, features)
     head = ClassifierHead(backbone.out_channels, num_classes, units=spec.head_units, dropout=spec.dropout)
     return apply_tf_same_padding(KwsNet(backbone, head), input_shape)

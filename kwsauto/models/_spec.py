@@ -15,13 +15,16 @@ class ModelSpec:
     """A backbone (architecture and width multiplier) with a classifier head.
 
     The head is Edge Impulse's: global average pooling, an optional dense layer of ``head_units`` (0 = none)
-    with ReLU, dropout, and the final linear layer.
+    with ReLU, dropout, and the final linear layer. ``pretrained``: ``False`` trains from scratch, ``True``
+    starts from the backbone kwsauto ships for this architecture and width, a path (or ``"imagenet"``) from
+    that checkpoint (see :mod:`kwsauto.models._checkpoint`).
     """
 
     arch: str = "mobilenetv1"
     width: float = 0.25
     head_units: int = 0
     dropout: float = 0.1
+    pretrained: bool | str = False
 
     def __post_init__(self) -> None:
         from kwsauto.models._registry import ARCHITECTURES
@@ -37,6 +40,10 @@ class ModelSpec:
             raise ConfigError(f"head_units must be 0 (no dense layer) or positive, but got {self.head_units!r}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"Dropout must be in [0, 1), but got dropout={self.dropout!r}.")
+        if not isinstance(self.pretrained, bool) and not (isinstance(self.pretrained, str) and self.pretrained):
+            raise ConfigError(
+                f"pretrained must be true, false, or a checkpoint path, but got pretrained={self.pretrained!r}."
+            )
 
     @property
     def name(self) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -107,7 +106,11 @@ def best_panel(card: dict[str, Any], run_dir: Path, files_dir: Path | None = Non
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("model", f"{card['model']} (trial {card['trial']}), {len(card['labels'])} classes")
+    pretrained = (card.get("config") or {}).get("model", {}).get("pretrained", False)
+    start = {False: "trained from scratch", True: "fine-tuned from kwsauto's pretrained backbone"}.get(
+        pretrained, f"fine-tuned from {pretrained}"
+    )
+    table.add_row("model", f"{card['model']} (trial {card['trial']}), {len(card['labels'])} classes, {start}")
     demo = " (synthetic demo voices: not a measure of real speech)" if card["data"].get("demo") else ""
     table.add_row(
         "accuracy",

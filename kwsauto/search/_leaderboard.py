@@ -49,11 +49,15 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
 
 
 def _model_label(config: dict[str, Any] | None) -> str | None:
-    """``mobilenetv1_025 49x40``: the backbone and the input it sees."""
+    """``mobilenetv1_025 50x40 pt``: the backbone, the input it sees, and ``pt`` when it started pretrained."""
     if not config:
         return None
     features = FeatureConfig.from_dict(config["features"])
-    return f"{registry_name(config['model']['arch'], config['model']['width'])} {features.n_frames}x{features.n_features}"
+    pretrained = " pt" if config["model"].get("pretrained") else ""
+    return (
+        f"{registry_name(config['model']['arch'], config['model']['width'])} "
+        f"{features.n_frames}x{features.n_features}{pretrained}"
+    )
 
 
 def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:

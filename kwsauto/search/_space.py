@@ -6,6 +6,11 @@ Each leaf is either a fixed value or one distribution::
     width: {choices: [0.1, 0.25, 0.5]}          # categorical
     epochs: {int: [10, 40], step: 5}             # integer range (inclusive)
     learning_rate: {float: [0.0005, 0.01], log: true}
+
+Pretrained backbones make the space conditional: ``model.pretrained`` is sampled only for an architecture and
+width kwsauto ships a backbone for (elsewhere it is false: DS-CNN always trains from scratch); a pretrained trial
+takes its backbone's feature config (the ``features`` parameters are not sampled), and the fine-tuning
+parameters ``train.freeze_epochs`` and ``train.backbone_lr_factor`` are sampled only for pretrained trials.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import optuna
 from kwsauto._io import read_yaml_mapping
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
-from kwsauto.models import ModelSpec
+from kwsauto.models import ModelSpec, has_pretrained
 from kwsauto.training import AugmentConfig, TrainConfig, TrialConfig
 
 __all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "builtin_seeds", "SPACES_DIR"]
@@ -29,6 +34,7 @@ __all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "builtin_seed
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 _SECTIONS = {"features": FeatureConfig, "model": ModelSpec, "train": TrainConfig, "train.augment": AugmentConfig}
 _DIST_KEYS = {"choices", "int", "float", "log", "step"}
+_NOT_FINETUNING = {"train.freeze_epochs": 0, "train.backbone_lr_factor": 1.0}  # a trial trained from scratch
 
 
 @dataclass(frozen=True)
@@ -63,18 +69,60 @@ class SearchSpace:
     source: str = ""
 
     def config(self, values: dict[str, Any]) -> TrialConfig:
-        """The trial config for the searched ``values`` (by dotted name) over the fixed ones."""
+        """The trial config for the searched ``values`` (by dotted name) over the fixed ones, with a pretrained
+        trial's features replaced by its backbone's."""
+        merged = {**self.fixed, **values}
+        if not self._pretrained(merged):
+            merged["model.pretrained"] = False
+            merged.update(_NOT_FINETUNING)
         nested: dict[str, Any] = {}
-        for name, value in {**self.fixed, **values}.items():
+        for name, value in merged.items():
             node = nested
             *parents, leaf = name.split(".")
             for part in parents:
                 node = node.setdefault(part, {})
             node[leaf] = value
-        return TrialConfig.from_dict(nested)
+        return TrialConfig.from_dict(nested).with_backbone_features()
+
+    def _pretrained(self, values: dict[str, Any]) -> bool:
+        """Whether ``values`` (merged over the fixed ones) describe a trial that starts from a backbone."""
+        merged = {**self.fixed, **values}
+        pretrained = merged.get("model.pretrained", False)
+        if pretrained is True:
+            arch = merged.get("model.arch", ModelSpec.arch)
+            width = merged.get("model.width", ModelSpec.width)
+            return has_pretrained(arch, width)
+        return bool(pretrained)
 
     def sample(self, trial: optuna.Trial) -> TrialConfig:
-        return self.config({p.name: p.suggest(trial) for p in self.params})
+        values: dict[str, Any] = {}
+        for p in sorted(self.params, key=lambda p: not p.name.startswith("model.")):  # model first: it decides
+            if p.name == "model.pretrained" and not self._pretrained({**values, p.name: True}):
+                continue
+            if p.name.startswith("features.") and self._pretrained(values):
+                continue
+            if p.name in _NOT_FINETUNING and not self._pretrained(values):
+                continue
+            values[p.name] = p.suggest(trial)
+        return self.config(values)
+
+    def pinned(self, fixed: dict[str, Any]) -> SearchSpace:
+        """This space with the given dotted names fixed (their parameters, if any, no longer searched)."""
+        params = tuple(p for p in self.params if p.name not in fixed)
+        return SearchSpace({**self.fixed, **fixed}, params, self.source)
+
+    def with_checkpoint(self, path: str | Path) -> SearchSpace:
+        """Every trial starts from the checkpoint at ``path`` (``--pretrained``): its architecture and width, and
+        its feature config when the checkpoint records one, replace what the space says."""
+        from kwsauto.models import load_backbone_checkpoint
+
+        ckpt = load_backbone_checkpoint(path)
+        fixed: dict[str, Any] = {"model.pretrained": str(path)}
+        if ckpt.arch is not None:
+            fixed.update({"model.arch": ckpt.arch, "model.width": ckpt.width})
+        if ckpt.features is not None:
+            fixed.update({f"features.{k}": v for k, v in ckpt.features.items()})
+        return self.pinned(fixed)
 
     def architecture_choices(self) -> list[TrialConfig]:
         """Every combination of the parameters that shape the int8 graph (features and model), others fixed

@@ -71,6 +71,7 @@ class SearchSettings:
     cache_dir: Path | None = None
     precheck: bool = True  # benchmarks only: False trains infeasible trials to show the time the pre-check saves
     seeds: bool = True  # a built-in space's known-good configurations (search_spaces/seeds/) run first
+    pretrained: str | None = None  # a checkpoint every trial starts from (pins architecture, width, features)
 
     def __post_init__(self) -> None:
         _choice("--sampler", self.sampler, SAMPLERS)
@@ -140,6 +141,7 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> dict[s
         "objective": settings.objective,
         "metric": settings.metric,
         "study": settings.resolved_study_name(),
+        "pretrained": settings.pretrained,
         "storage": redact_url(settings.storage) if settings.storage else None,
         "dataset": {
             "keywords": settings.dataset.keywords,
@@ -163,6 +165,8 @@ class _Prepared:
 def _prepare(settings: SearchSettings, listener: TrialListener, started: float, *, first: bool) -> _Prepared:
     device = get_device(settings.device)
     space = load_space(settings.space)
+    if settings.pretrained is not None:
+        space = space.with_checkpoint(settings.pretrained)
     hooks = load_expert(settings.expert)
     study_name = settings.resolved_study_name()
     demo = settings.data is None
@@ -218,7 +222,7 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     started = time.monotonic()
     prepared = _prepare(settings, listener, started, first=True)
     fail_stale_trials(prepared.study)
-    seeds = settings.enqueue or (builtin_seeds(settings.space) if settings.seeds else None)
+    seeds = settings.enqueue or (builtin_seeds(settings.space) if settings.seeds and not settings.pretrained else None)
     if seeds is not None:
         enqueue_from(prepared.study, seeds, prepared.objective.space)
     interrupted = False

@@ -6,6 +6,7 @@ from kwsauto.training._deadline import Deadline
 from kwsauto.training._config import LEVELS, AugmentConfig, TrainConfig, TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
 from kwsauto.training._expert import HOOK_NAMES, ExpertHooks, load_expert
+from kwsauto.training._finetune import BackboneFreeze
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
 from kwsauto.training._module import KwsLightningModule
 from kwsauto.training._progress import EpochListener, EpochReporter
@@ -15,6 +16,7 @@ __all__ = [
     "HOOK_NAMES",
     "LEVELS",
     "AugmentConfig",
+    "BackboneFreeze",
     "ClassMetrics",
     "Deadline",
     "EpochListener",

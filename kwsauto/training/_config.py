@@ -62,7 +62,11 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run: Edge Impulse's "training cycles" are ``epochs``; ``auto_balance`` weights classes."""
+    """One training run: Edge Impulse's "training cycles" are ``epochs``; ``auto_balance`` weights classes.
+
+    Fine-tuning a pretrained backbone: for the first ``freeze_epochs`` only the head (and BatchNorm) trains, then
+    the backbone joins at ``learning_rate * backbone_lr_factor`` (Lightning's ``BaseFinetuning`` idiom).
+    """
 
     epochs: int = 30
     learning_rate: float = 0.005
@@ -74,6 +78,8 @@ class TrainConfig:
     early_stopping_patience: int = 8
     seed: int = 0
     channels_last: bool = True
+    freeze_epochs: int = 0
+    backbone_lr_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -86,6 +92,10 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing must be in [0, 1), but got {self.label_smoothing!r}.")
         if self.early_stopping_patience < 0:
             raise ConfigError(f"early_stopping_patience must be >= 0 (0 = off), got {self.early_stopping_patience!r}.")
+        if self.freeze_epochs < 0:
+            raise ConfigError(f"freeze_epochs must be >= 0 (0 = never frozen), but got {self.freeze_epochs!r}.")
+        if not 0.0 < self.backbone_lr_factor <= 10.0:
+            raise ConfigError(f"backbone_lr_factor must be in (0, 10], but got {self.backbone_lr_factor!r}.")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -105,6 +115,16 @@ class TrialConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def with_backbone_features(self) -> TrialConfig:
+        """This config with the features its pretrained backbone was trained on (unchanged when not pretrained,
+        or when the checkpoint does not say)."""
+        from kwsauto.models import pretrained_features
+
+        known = pretrained_features(self.model.arch, self.model.width, self.model.pretrained)
+        if known is None:
+            return self
+        return dataclasses.replace(self, features=FeatureConfig.from_dict(known))
 
     @classmethod
     def from_dict(cls, values: dict) -> TrialConfig:

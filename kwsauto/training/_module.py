@@ -51,8 +51,22 @@ class KwsLightningModule(pl.LightningModule):
         self.log("val_loss", nn.functional.cross_entropy(logits, y), batch_size=len(y))
         self.log("val_acc", (logits.argmax(1) == y).float().mean(), batch_size=len(y))
 
+    def _param_groups(self) -> list[dict]:
+        """The head at the learning rate, the (trainable part of the) backbone at ``backbone_lr_factor`` times it."""
+        lr = self.config.learning_rate
+        backbone = getattr(self.model, "backbone", None)
+        if backbone is None or self.config.backbone_lr_factor == 1.0:
+            return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+        in_backbone = {id(p) for p in backbone.parameters()}
+        head = [p for p in self.parameters() if p.requires_grad and id(p) not in in_backbone]
+        body = [p for p in backbone.parameters() if p.requires_grad]
+        groups = [{"params": head, "lr": lr}]
+        if body:
+            groups.append({"params": body, "lr": lr * self.config.backbone_lr_factor})
+        return groups
+
     def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
+        params = self._param_groups()
         if self.hooks.optimizer is not None:
             optimizer = self.hooks.optimizer(params, self.config.learning_rate)
         else:

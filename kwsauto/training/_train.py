@@ -20,6 +20,7 @@ from kwsauto.training._best_weights import RestoreBestWeights
 from kwsauto.training._config import TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
 from kwsauto.training._expert import ExpertHooks
+from kwsauto.training._finetune import BackboneFreeze
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
 from kwsauto.training._module import KwsLightningModule
 from kwsauto.training._precise_bn import STEPS_NEEDING_PRECISE_BN, PreciseBatchNorm
@@ -87,7 +88,9 @@ def fit(
     pl.seed_everything(config.train.seed, workers=True, verbose=False)
     hooks = hooks or ExpertHooks()
     data = KwsDataModule(features, config.train)
-    net = model or create_model(config.model, data.num_classes, features.config.shape)
+    net = model or create_model(
+        config.model, data.num_classes, features.config.shape, init_pretrained=True, features=config.features.to_dict()
+    )
     if hooks.on_model is not None:
         hooks.on_model(net)
     module = KwsLightningModule(net, config.train, data.class_weights(), hooks)
@@ -101,6 +104,8 @@ def fit(
         all_callbacks.append(
             pl.callbacks.EarlyStopping("val_acc", mode="max", patience=config.train.early_stopping_patience)
         )
+    if config.train.freeze_epochs > 0:
+        all_callbacks.append(BackboneFreeze(config.train.freeze_epochs, config.train.backbone_lr_factor))
     if hooks.callbacks is not None:
         all_callbacks += list(hooks.callbacks())
     trainer = pl.Trainer(
@@ -118,6 +123,7 @@ def fit(
     with warnings.catch_warnings(), _stop_on_interrupt(trainer) as interrupted:
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
+        warnings.filterwarnings("ignore", ".*params to be frozen already exist.*")  # BatchNorm trains throughout
         trainer.fit(module, datamodule=data)
     if interrupted:
         raise KeyboardInterrupt  # after the trainer stopped cleanly: the caller decides what an interrupt means

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from kwsauto.data import load_dataset
 from kwsauto.export import (

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from kwsauto.device import Buffer, plan_arena
 from kwsauto.errors import KwsautoError

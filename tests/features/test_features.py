@@ -59,6 +59,6 @@ def test_features_are_cached_and_recomputed_on_change(tmp_path):
 
     clip = next((root / "low").iterdir())
     sf.write(clip, tone_clip("high", 0, 0), 16000)  # same name and size, other content
-    changed = compute_features(load_dataset(root), config, cache_dir=cache)
+    compute_features(load_dataset(root), config, cache_dir=cache)
     assert len(list((cache / "features").glob("*.pt"))) == 3
     assert len(list((cache / "waves").glob("*.pt"))) == 2  # the changed file was decoded again

@@ -49,3 +49,55 @@ def test_unknown_space_name(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_space(bad)
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A stand-in for the shipped backbones: mobilenetv1_010 only, pretrained on 50x40 MFE."""
+    from kwsauto.features import FeatureConfig
+    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
+    from kwsauto.models import _pretrained
+
+    features = FeatureConfig(kind="mfe", frame_length_s=0.02, frame_stride_s=0.02, n_filters=40)
+    net = create_model(ModelSpec("mobilenetv1", 0.1), 4, features.shape)
+    save_backbone_checkpoint(tmp_path / "mobilenetv1_010.safetensors", net.backbone, arch="mobilenetv1", width=0.1,
+                             features=features.to_dict(), labels=tuple("abcd"), recipe={})
+    monkeypatch.setattr(_pretrained, "PRETRAINED_DIR", tmp_path)
+    return features
+
+
+def test_pretrained_trials_take_the_backbone_features_and_sample_finetuning(shipped):
+    space = parse_space({
+        "features": {"kind": {"choices": ["mfe", "mfcc"]}, "frame_stride_s": {"choices": [0.01, 0.02]}},
+        "model": {"arch": {"choices": ["mobilenetv1", "dscnn"]}, "width": {"choices": [0.1, 1.0]},
+                  "pretrained": {"choices": [True, False]}},
+        "train": {"freeze_epochs": {"choices": [0, 2]}, "backbone_lr_factor": {"float": [0.1, 1.0], "log": True}},
+    })
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    seen = set()
+    for _ in range(60):
+        trial = study.ask()
+        config = space.sample(trial)
+        pretrained = config.model.pretrained
+        seen.add((config.model.name, pretrained))
+        if pretrained:
+            assert config.model.name == "mobilenetv1_010"
+            assert config.features == shipped  # the backbone's, whatever the space says
+            assert not any(k.startswith("features.") for k in trial.params)
+            assert {"train.freeze_epochs", "train.backbone_lr_factor"} <= set(trial.params)
+        else:
+            assert config.train.freeze_epochs == 0 and config.train.backbone_lr_factor == 1.0
+            assert "train.freeze_epochs" not in trial.params
+        if config.model.name != "mobilenetv1_010":
+            assert "model.pretrained" not in trial.params  # nothing ships for it: from scratch
+        study.tell(trial, 0.5)
+    assert ("mobilenetv1_010", True) in seen and ("mobilenetv1_010", False) in seen and ("dscnn", False) in seen
+
+
+def test_with_checkpoint_pins_model_and_features(shipped, tmp_path):
+    space = load_space("default").with_checkpoint(tmp_path / "mobilenetv1_010.safetensors")
+    names = {p.name for p in space.params}
+    assert not names & {"model.arch", "model.width", "model.pretrained", "features.kind", "features.n_filters"}
+    config = space.sample(optuna.trial.FixedTrial({p.name: p.extremes()[0] for p in space.params}))
+    assert config.model.name == "mobilenetv1_010" and config.model.pretrained == str(tmp_path / "mobilenetv1_010.safetensors")
+    assert config.features == shipped
