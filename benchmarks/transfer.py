@@ -108,13 +108,14 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.005)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--backbone-lr-factor", type=float, default=0.3)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--json", type=Path, help="also write every run's accuracy here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import logging
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     console = Console()
     shots = [None if s == "all" else int(s) for s in args.shots.split(",")]
     runs = []

@@ -37,6 +37,8 @@ def run_cli(*argv, capsys=None):
         (["train", "--pretrained", "/nonexistent/backbone.pt"], "Pretrained checkpoint /nonexistent/backbone.pt does not exist"),
         (["search", "--pretrained", "/nonexistent/b.safetensors"], "/nonexistent/b.safetensors does not exist"),
         (["pretrain", "--model", "mobilenetv1_01"], "Unknown model 'mobilenetv1_01' (did you mean 'mobilenetv1_010'?)"),
+        (["pretrain", "--features", "kind=mfc"], "Feature kind must be one of"),
+        (["pretrain", "--features", "n_filter=32"], "Unknown feature parameter 'n_filter' (did you mean 'n_filters'?)"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_code_2(argv, message, capsys):
@@ -97,6 +99,16 @@ def test_wrong_checkpoints_are_one_line_naming_the_file(tone_dataset, tmp_path, 
     code, _ = run_cli("train", str(tone_dataset), "--config", str(config), "--pretrained", str(tmp_path / "wide.pt"))
     err = capsys.readouterr().err.replace("\n", " ")
     assert code == 2 and "wide.pt: " in err and "another width or architecture" in err
+
+
+def test_pretrain_command_on_a_dataset_only(tone_dataset, tmp_path):
+    out = tmp_path / "backbones"
+    code, text = run_cli("pretrain", str(tone_dataset), "--no-corpus", "--model", "mobilenetv1_010", "--epochs", "1",
+                         "--features", "frame_stride_s=0.02,n_filters=32", "--out", str(out))
+    assert code == 0 and "Pretrained backbones" in text and "mobilenetv1_010" in text
+    recipe = json.loads((out / "mobilenetv1_010.recipe.json").read_text())
+    assert recipe["command"].startswith("kwsauto pretrain ") and "--no-corpus" in recipe["command"]
+    assert recipe["plan"]["features"]["n_filters"] == 32 and recipe["plan"]["classes"] == 3
 
 
 def test_devices_and_models_tables():

@@ -14,6 +14,8 @@ def add_pretrain_parser(sub) -> None:
     p.add_argument("--model", default="mobilenets",
                    help="comma-separated model names, or 'mobilenets' for MobileNetV1/V2 at every width (default)")
     p.add_argument("--out", default="pretrained", help="folder for <model>.safetensors + .recipe.json (default ./pretrained)")
+    p.add_argument("--features", help="feature config as key=value pairs over the default (MFE, 20 ms frames every 20 ms, "
+                   "40 filters), e.g. kind=mfcc,frame_stride_s=0.01")
     p.add_argument("--epochs", type=int, default=12, help="epochs per model (default 12)")
     p.add_argument("--lr", type=float, default=0.005, help="peak learning rate, decayed by cosine (default 0.005)")
     p.add_argument("--batch-size", type=int, default=64)
@@ -37,6 +39,7 @@ def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
         names = [n for n in list_models("mobilenet")]
     settings = PretrainSettings(
         models=tuple(names),
+        features=_features(args.features),
         out=Path(args.out),
         corpus=None if args.no_corpus else CorpusSpec(n_voices=args.voices, seed=args.seed),
         datasets=tuple(Path(d) for d in args.datasets),
@@ -68,3 +71,22 @@ def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
         )
     console.print(table)
     return 0
+
+
+def _features(text: str | None):
+    """``kind=mfcc,frame_stride_s=0.01`` over the pretraining default; values read as YAML scalars."""
+    import yaml
+
+    from kwsauto.errors import ConfigError
+    from kwsauto.features import FeatureConfig
+    from kwsauto.pretrain import PRETRAIN_FEATURES
+
+    if not text:
+        return PRETRAIN_FEATURES
+    values = PRETRAIN_FEATURES.to_dict()
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--features takes key=value pairs separated by commas, but got {item!r}.")
+        values[key.strip()] = yaml.safe_load(value.strip())
+    return FeatureConfig.from_dict(values)

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import soundfile
 
+from kwsauto.errors import KwsautoError
+
 __all__ = [
     "ACCENTS", "CLIP_SAMPLES", "NOISE_KINDS", "SAMPLE_RATE", "VARIANTS", "Espeak", "SpeechUnavailableError",
     "Voice", "locate_espeak", "noise", "place_word", "speak_word", "write_wav",
@@ -63,8 +65,8 @@ _RATE, _PITCH, _RANGE = 1, 3, 4
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
-class SpeechUnavailableError(RuntimeError):
-    """The optional espeak-ng dependency (the ``demo`` extra) is missing or broken."""
+class SpeechUnavailableError(KwsautoError, RuntimeError):
+    """The optional espeak-ng dependency (the ``demo`` extra) is missing or broken: a one-line error naming the fix."""
 
 
 def locate_espeak() -> tuple[pathlib.Path, pathlib.Path]:

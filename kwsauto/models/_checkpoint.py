@@ -206,7 +206,7 @@ def load_backbone_checkpoint(path: str | Path) -> BackboneCheckpoint:
     return _load_cached(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def _load_cached(path: Path, mtime_ns: int, size: int) -> BackboneCheckpoint:
     with path.open("rb") as fh:
         head = fh.read(8)

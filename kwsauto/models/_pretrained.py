@@ -6,6 +6,7 @@ name ``<name>``; ``<name>.recipe.json`` beside it says how (command, corpus, see
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,21 @@ def pretrained_features(arch: str, width: float, pretrained: bool | str) -> dict
     backbone is ``None`` too: such a model trains from scratch."""
     if pretrained is False or (pretrained is True and not has_pretrained(arch, width)):
         return None
+    if pretrained is True:
+        from kwsauto.models._registry import registry_name
+
+        return _shipped_features(shipped_backbones()[registry_name(arch, width)])
     return checkpoint_for(arch, width, pretrained).features
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_features(path: Path) -> dict[str, Any] | None:
+    """The feature config in a shipped checkpoint's metadata, without reading its tensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        metadata = fh.metadata() or {}
+    return json.loads(metadata["features"]) if "features" in metadata else None
 
 
 def init_backbone(backbone: nn.Module, ckpt: BackboneCheckpoint, features: dict[str, Any] | None) -> None:

@@ -24,7 +24,7 @@ from kwsauto._io import atomic_write_text
 from kwsauto.data.corpus import CorpusSpec
 from kwsauto.errors import ConfigError
 from kwsauto.features import FeatureConfig, FeatureSet
-from kwsauto.models import ModelSpec, create_model, load_backbone_checkpoint, resolve, save_backbone_checkpoint
+from kwsauto.models import ModelSpec, load_backbone_checkpoint, resolve, save_backbone_checkpoint
 from kwsauto.models._checkpoint import load_canonical_state_dict
 from kwsauto.pretrain._corpus import pretraining_features
 from kwsauto.training import AugmentConfig, ExpertHooks, TrainConfig, TrialConfig, evaluate, fit
@@ -174,11 +174,3 @@ def _reloaded_accuracy(path: Path, model: torch.nn.Module, features: FeatureSet)
     finally:
         model.backbone.load_state_dict(original)
 
-
-def pretrained_model(name: str, classes: int, features: FeatureConfig = PRETRAIN_FEATURES):
-    """A fresh network of ``name`` with its shipped backbone (for notebooks and tests)."""
-    entry = resolve(name)
-    return create_model(
-        ModelSpec(entry.arch, entry.width, pretrained=True), classes, features.shape, init_pretrained=True,
-        features=features.to_dict(),
-    )

@@ -26,7 +26,7 @@ import optuna
 from kwsauto._io import read_yaml_mapping
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
-from kwsauto.models import ModelSpec, has_pretrained
+from kwsauto.models import ModelSpec, has_pretrained, pretrained_features
 from kwsauto.training import AugmentConfig, TrainConfig, TrialConfig
 
 __all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "builtin_seeds", "SPACES_DIR"]
@@ -35,6 +35,14 @@ SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 _SECTIONS = {"features": FeatureConfig, "model": ModelSpec, "train": TrainConfig, "train.augment": AugmentConfig}
 _DIST_KEYS = {"choices", "int", "float", "log", "step"}
 _NOT_FINETUNING = {"train.freeze_epochs": 0, "train.backbone_lr_factor": 1.0}  # a trial trained from scratch
+
+
+def _sampling_order(param: Param) -> int:
+    """Architecture and width first, then the rest of the model, then the others: the model decides whether a
+    trial is pretrained, which decides whether features and fine-tuning are sampled."""
+    if param.name in ("model.arch", "model.width"):
+        return 0
+    return 1 if param.name.startswith("model.") else 2
 
 
 @dataclass(frozen=True)
@@ -94,12 +102,20 @@ class SearchSpace:
             return has_pretrained(arch, width)
         return bool(pretrained)
 
+    def _backbone_has_features(self, values: dict[str, Any]) -> bool:
+        """Whether the trial's backbone checkpoint fixes the feature config (ImageNet weights, say, do not)."""
+        if not self._pretrained(values):
+            return False
+        merged = {**self.fixed, **values}
+        arch, width = merged.get("model.arch", ModelSpec.arch), merged.get("model.width", ModelSpec.width)
+        return pretrained_features(arch, width, merged["model.pretrained"]) is not None
+
     def sample(self, trial: optuna.Trial) -> TrialConfig:
         values: dict[str, Any] = {}
-        for p in sorted(self.params, key=lambda p: not p.name.startswith("model.")):  # model first: it decides
+        for p in sorted(self.params, key=_sampling_order):
             if p.name == "model.pretrained" and not self._pretrained({**values, p.name: True}):
                 continue
-            if p.name.startswith("features.") and self._pretrained(values):
+            if p.name.startswith("features.") and self._backbone_has_features(values):
                 continue
             if p.name in _NOT_FINETUNING and not self._pretrained(values):
                 continue

@@ -101,3 +101,17 @@ def test_with_checkpoint_pins_model_and_features(shipped, tmp_path):
     config = space.sample(optuna.trial.FixedTrial({p.name: p.extremes()[0] for p in space.params}))
     assert config.model.name == "mobilenetv1_010" and config.model.pretrained == str(tmp_path / "mobilenetv1_010.safetensors")
     assert config.features == shipped
+
+
+def test_checkpoint_without_features_keeps_the_feature_search(tmp_path):
+    """torchvision's ImageNet weights fix the model (MobileNetV2 1.0) but not the front end."""
+    import torch
+    from torchvision.models import mobilenet_v2
+
+    torch.save(mobilenet_v2().state_dict(), tmp_path / "mobilenet_v2-b0353104.pth")
+    space = load_space("default").with_checkpoint(tmp_path / "mobilenet_v2-b0353104.pth")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    config = space.sample(trial)
+    assert config.model.name == "mobilenetv2_100" and config.model.pretrained.endswith("mobilenet_v2-b0353104.pth")
+    assert "features.kind" in trial.params and "train.freeze_epochs" in trial.params
