@@ -101,6 +101,26 @@ def test_wrong_checkpoints_are_one_line_naming_the_file(tone_dataset, tmp_path, 
     assert code == 2 and "wide.pt: " in err and "another width or architecture" in err
 
 
+def test_search_from_a_users_checkpoint(tone_dataset, tmp_path):
+    """--pretrained pins the checkpoint's architecture, width and features; the card says where the model started."""
+    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
+    from kwsauto.pretrain import PRETRAIN_FEATURES
+
+    ckpt = tmp_path / "mine.safetensors"
+    net = create_model(ModelSpec("mobilenetv1", 0.1), 5, PRETRAIN_FEATURES.shape)
+    save_backbone_checkpoint(ckpt, net.backbone, arch="mobilenetv1", width=0.1, features=PRETRAIN_FEATURES.to_dict(),
+                             labels=tuple("abcde"), recipe={})
+    space = tmp_path / "space.yaml"
+    space.write_text(TINY_SPACE)
+    out = tmp_path / "run"
+    code, text = run_cli("search", str(tone_dataset), "--space", str(space), "--trials", "1", "--pretrained", str(ckpt),
+                         "--out", str(out))
+    assert code == 0 and "fine-tuned from" in text
+    card = json.loads((out / "best" / "card.json").read_text())
+    assert card["model"] == "mobilenetv1_010" and card["config"]["model"]["pretrained"] == str(ckpt)
+    assert card["config"]["features"] == PRETRAIN_FEATURES.to_dict()
+
+
 def test_pretrain_command_on_a_dataset_only(tone_dataset, tmp_path):
     out = tmp_path / "backbones"
     code, text = run_cli("pretrain", str(tone_dataset), "--no-corpus", "--model", "mobilenetv1_010", "--epochs", "1",
