@@ -141,3 +141,14 @@ def test_devices_and_models_tables():
 def test_python_dash_m_and_console_script_entry_point():
     result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "search" in result.stdout
+
+
+def test_cli_shortens_openmp_spinning_unless_set(monkeypatch):
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    run_cli("devices")
+    import os
+
+    assert os.environ["GOMP_SPINCOUNT"] == "20000"
+    monkeypatch.setenv("GOMP_SPINCOUNT", "300000")
+    run_cli("devices")
+    assert os.environ["GOMP_SPINCOUNT"] == "300000"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    _tame_openmp_spinning()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
@@ -132,6 +134,16 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _tame_openmp_spinning() -> None:
+    """Make torch's OpenMP threads sleep sooner when idle, unless the user chose otherwise.
+
+    libgomp's idle threads spin up to 300,000 times before sleeping; beside another busy process on a 2-core laptop
+    that made training 65x slower, while 20,000 spins cost nothing when alone (``benchmarks/cpu_contention.py``).
+    It must be set before torch loads libgomp, which the command does only later.
+    """
+    os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 
 
 def _configure_logging(debug: bool) -> None:
