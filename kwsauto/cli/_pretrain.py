@@ -36,7 +36,7 @@ def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
 
     names = [n.strip() for n in args.model.split(",") if n.strip()]
     if names == ["mobilenets"]:
-        names = [n for n in list_models("mobilenet")]
+        names = list_models("mobilenet")
     settings = PretrainSettings(
         models=tuple(names),
         features=_features(args.features),

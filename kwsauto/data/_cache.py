@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import json
 import logging
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,7 +21,7 @@ from kwsauto._io import atomic_write
 from kwsauto.data._audio import read_clip
 from kwsauto.data._index import Clip
 
-__all__ = ["default_cache_dir", "content_key", "atomic_torch_save", "load_waves"]
+__all__ = ["default_cache_dir", "content_key", "atomic_torch_save", "build_folder", "load_waves"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +50,33 @@ def content_key(clips: tuple[Clip, ...], *extra: object) -> str:
 def atomic_torch_save(obj: object, path: Path) -> None:
     """``torch.save`` that readers never see half-written."""
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def build_folder(final: Path, generate: Callable[[Path], dict[str, Any]], marker: str = "manifest.json") -> dict[str, Any]:
+    """Make the folder ``final`` once: ``generate(tmp)`` fills a temporary sibling and returns its manifest.
+
+    The manifest is written last, as ``marker``: its presence marks a complete folder. The folder is then renamed
+    into place, so an interrupted run leaves nothing half-made; an incomplete ``final`` left by an older crash is
+    replaced, and when a concurrent process finished first its folder is kept. Returns the manifest.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f"{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        manifest = generate(tmp)
+        (tmp / marker).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if final.exists() and not (final / marker).is_file():
+            _LOGGER.warning("Replacing incomplete folder %s.", final)
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if not (final / marker).is_file():
+                raise
+            _LOGGER.debug("%s was made concurrently; using it.", final)  # as good as ours
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
 
 
 def load_waves(

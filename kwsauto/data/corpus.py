@@ -23,13 +23,12 @@ import logging
 import multiprocessing
 import os
 import pathlib
-import shutil
 import time
 from typing import Any
 
 import numpy as np
 
-from kwsauto.data._cache import default_cache_dir
+from kwsauto.data._cache import build_folder, default_cache_dir
 from kwsauto.data._speech import ACCENTS, NOISE_KINDS, SAMPLE_RATE, VARIANTS, Espeak, Voice, locate_espeak, noise
 from kwsauto.data._speech import speak_word, write_wav
 
@@ -127,22 +126,10 @@ def ensure_word_corpus(spec: CorpusSpec | None = None, cache_dir: pathlib.Path |
     if (final / _MANIFEST).is_file():
         return final
     lib_path, data_path = locate_espeak()
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f"{final.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        start = time.perf_counter()
-        _logger.info("Generating the pretraining word corpus in %s (one-off): %s.", final, spec.describe())
-        manifest = _generate(tmp, lib_path, data_path, spec)
-        (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            if not (final / _MANIFEST).is_file():
-                raise
-        _logger.info("Word corpus ready in %.0f s: %d clips.", time.perf_counter() - start, manifest["clips"])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    start = time.perf_counter()
+    _logger.info("Generating the pretraining word corpus in %s (one-off): %s.", final, spec.describe())
+    manifest = build_folder(final, lambda tmp: _generate(tmp, lib_path, data_path, spec), _MANIFEST)
+    _logger.info("Word corpus ready in %.0f s: %d clips.", time.perf_counter() - start, manifest["clips"])
     return final
 
 

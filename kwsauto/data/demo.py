@@ -11,16 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import pathlib
-import shutil
 import threading
 import time
 from typing import Any
 
 import numpy as np
 
-from kwsauto.data._cache import default_cache_dir
+from kwsauto.data._cache import build_folder, default_cache_dir
 from kwsauto.data._speech import ACCENTS as _ACCENTS
 from kwsauto.data._speech import CLIP_SAMPLES as _CLIP
 from kwsauto.data._speech import NOISE_KINDS as _NOISE_KINDS
@@ -83,39 +81,15 @@ def ensure_demo_dataset(
             _check_manifest(final, n_voices, seed)
             return final
         lib_path, data_path = _locate_espeak()
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f"{_DIRNAME}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            start = time.perf_counter()
-            _logger.info("Generating the demo dataset in %s (one-off).", final)
-            manifest = _generate(tmp, lib_path, data_path, n_voices, seed)
-            # The manifest goes last: its presence marks a complete dataset.
-            text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-            (tmp / _MANIFEST).write_text(text, encoding="utf-8")
-            _publish(tmp, final)
-            _logger.info(
-                "Demo dataset ready in %.1f s: %s.",
-                time.perf_counter() - start,
-                ", ".join(f"{k}={v}" for k, v in manifest["counts"].items()),
-            )
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        start = time.perf_counter()
+        _logger.info("Generating the demo dataset in %s (one-off).", final)
+        manifest = build_folder(final, lambda tmp: _generate(tmp, lib_path, data_path, n_voices, seed), _MANIFEST)
+        _logger.info(
+            "Demo dataset ready in %.1f s: %s.",
+            time.perf_counter() - start,
+            ", ".join(f"{k}={v}" for k, v in manifest["counts"].items()),
+        )
     return final
-
-
-def _publish(tmp: pathlib.Path, final: pathlib.Path) -> None:
-    """Atomically rename the finished ``tmp`` folder to ``final``."""
-    if final.exists() and not (final / _MANIFEST).is_file():
-        _logger.warning("Replacing incomplete demo dataset folder %s.", final)
-        shutil.rmtree(final, ignore_errors=True)
-    try:
-        os.replace(tmp, final)
-    except OSError:
-        if not (final / _MANIFEST).is_file():
-            raise
-        # Another process finished first; its dataset is as good as ours.
-        _logger.debug("Demo dataset was generated concurrently; using %s.", final)
 
 
 def _check_manifest(folder: pathlib.Path, n_voices: int, seed: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from kwsauto.models._checkpoint import IMAGENET, BackboneCheckpoint, CheckpointError, load_backbone_checkpoint
+from kwsauto.models._checkpoint import BackboneCheckpoint, CheckpointError, load_backbone_checkpoint
 from kwsauto.models._checkpoint import load_canonical_state_dict
 
 __all__ = [
@@ -62,7 +62,7 @@ def checkpoint_for(arch: str, width: float, pretrained: bool | str) -> BackboneC
             )
         ckpt = load_backbone_checkpoint(shipped[name])
     else:
-        ckpt = load_backbone_checkpoint(pretrained if pretrained == IMAGENET else Path(pretrained))
+        ckpt = load_backbone_checkpoint(pretrained)  # a path, or IMAGENET
     if ckpt.arch is not None and (ckpt.arch, float(ckpt.width)) != (arch, float(width)):
         raise CheckpointError(
             f"{ckpt.path} is a {registry_name(ckpt.arch, ckpt.width)} backbone, but the model is {name}; use a "

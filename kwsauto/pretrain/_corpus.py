@@ -46,7 +46,11 @@ def pretraining_features(
     empty = merged["val"]
     merged["test"] = SplitTensors(empty.features[:0], empty.waves[:0], empty.labels[:0])
     noise = [f.noise for _, f in parts if len(f.noise)]
-    noise_t = torch.cat([n[:, : min(x.shape[1] for x in noise)] for n in noise]) if noise else parts[0][1].noise
+    if noise:
+        shortest = min(n.shape[1] for n in noise)
+        noise_t = torch.cat([n[:, :shortest] for n in noise])  # [recordings, samples]
+    else:
+        noise_t = parts[0][1].noise
     return FeatureSet(config=config, labels=tuple(labels), splits=merged, noise=noise_t), sources
 
 
