@@ -81,18 +81,20 @@ class Footprint:
 
 
 def dsp_ram_bytes(config: FeatureConfig) -> int:
-    """RAM of the MFE/MFCC front end: frame, FFT work area, power spectrum, mel filter tables, one output frame.
+    """RAM of the exported C front end (``kws_frontend_t``, the layout of ``kwsauto/export/c/kws_frontend.h.in``).
 
-    Features are quantized frame by frame straight into the model's int8 input tensor, which the arena counts.
+    The frame being filled (int16), four counters, the float FFT work area, for MFCC one frame's log-mel energies,
+    and the ring of the window's rows (MFE: int8, final; MFCC: float cepstra, normalized when read). The tables are
+    ``const`` (flash) and the file has no writable statics. ``tests/export/test_frontend_c.py`` checks this against
+    ``sizeof`` as the compiler lays it out; the export's card records the compiled figure.
     """
-    bins = config.fft_length // 2 + 1
-    frame = config.fft_length * 4  # float32 frame, zero-padded to the FFT length
-    fft = config.fft_length * 4 * 2  # complex float32 work area
-    power = bins * 4
-    mel = (bins * 2) * 4 + config.n_filters * 4 * 2  # sparse triangular weights + per-filter bounds
-    dct = config.n_filters * config.n_coefficients * 4 if config.kind == "mfcc" else 0
-    out_frame = config.n_filters * 4
-    return frame + fft + power + mel + dct + out_frame
+    frame = config.fft_length * 2 + 4 * 4  # int16 frame + frame_fill, skip, frames_done, next_row
+    work = config.fft_length * 4
+    if config.kind == "mfcc":
+        log_mel, rows = config.n_filters * 4, config.n_frames * config.n_coefficients * 4
+    else:
+        log_mel, rows = 0, config.n_frames * config.n_filters
+    return -(-(frame + work + log_mel + rows) // 4) * 4  # the struct's 4-byte alignment
 
 
 def _scratch_bytes(op: OpSpec, device: DeviceProfile) -> int:

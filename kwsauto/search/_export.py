@@ -31,6 +31,7 @@ from kwsauto.export import (
     write_onnx_int8,
     write_tflite,
 )
+from kwsauto.export._firmware import FIRMWARE_FILES, FirmwareFiles, write_firmware
 from kwsauto.export._onnx import export_onnx, onnx_predict
 from kwsauto.features import FeatureSet
 from kwsauto.models import create_model
@@ -43,7 +44,7 @@ _LOGGER = logging.getLogger(__name__)
 CALIBRATION_CLIPS = 2048  # training clips the int8 activation ranges are calibrated on
 # format → the files it writes, by their key in card.json (the single table of what an export can produce)
 EXPORT_FORMATS: dict[str, dict[str, str]] = {
-    "tflite": {"tflite_int8": "model_int8.tflite"},
+    "tflite": {"tflite_int8": "model_int8.tflite", **FIRMWARE_FILES},  # the C front end and settings beside it
     "c": {"c_header": "model_int8.h", "c_source": "model_int8.cc"},
     "onnx": {"onnx": "model.onnx", "onnx_int8": "model_int8.onnx"},
 }
@@ -95,6 +96,7 @@ def export_trial(
         "test_confusion": test.to_dict()["confusion"],
     }
     verification: dict[str, Any] = {}
+    firmware: FirmwareFiles | None = None
     started = time.perf_counter()
     graph = trace_int8_graph(model, config.features.shape)
     qgraph = quantize_graph(model, graph, calibration)  # the one int8 model every int8 file describes
@@ -110,6 +112,13 @@ def export_trial(
         if "c" in formats:
             write_c_array(tflite, out / "model_int8.h", out / "model_int8.cc")
         verification = _verify_tflite(tflite, test_x, float_top1, onnx_int8_top1, graph, config, labels)
+        firmware = write_firmware(
+            tflite,
+            out,
+            device=device.name,
+            device_arena_bytes=estimate_footprint(graph, config.features, device, labels).arena_bytes,
+            host_arena_bytes=verification["tflm_min_arena_bytes"],
+        )
         tflite_top1 = verification.pop("_top1")
         tflite_metrics = classification_metrics(test_y, torch.from_numpy(tflite_top1), features.labels)
         metrics["test_accuracy_tflite"] = tflite_metrics.accuracy
@@ -122,6 +131,17 @@ def export_trial(
     footprint = dict(trial.user_attrs["footprint"], device=device.name)
     if verification:
         footprint["tflm_arena_bytes"] = verification["tflm_arena_bytes"]
+    frontend: dict[str, Any] = {}
+    if firmware is not None:
+        frontend = {"arena_bytes_allocated": firmware.arena_bytes, "dsp_ram_source": "estimate (no C compiler)"}
+        if firmware.frontend_ram is not None:  # the DSP RAM as the compiler lays it out, not a formula
+            ram = firmware.frontend_ram
+            frontend.update(
+                state_bytes=ram.state_bytes, static_bytes=ram.static_bytes, compiler=ram.compiler,
+                dsp_ram_source="sizeof(kws_frontend_t) + writable static data of kws_frontend.o",
+            )
+            footprint["ram_bytes"] = footprint["ram_bytes"] - footprint["dsp_ram_bytes"] + ram.total_bytes
+            footprint["dsp_ram_bytes"] = ram.total_bytes
     card = {
         "kwsauto_card": 1,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -134,6 +154,7 @@ def export_trial(
         "metrics": metrics,
         "footprint": footprint,
         "verification": verification,
+        "frontend": frontend,
         "budget": budget.to_dict(),
         "limits": budget.limits(device),
         "data": {
