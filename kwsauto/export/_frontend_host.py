@@ -42,7 +42,7 @@ def c_compiler() -> str:
 
 
 def _run(command: list[str], what: str) -> str:
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise KwsautoError(f"{what} failed: {detail[0] if detail else 'no output'} ({' '.join(command)}).")
