@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from kwsauto.cli._models import cmd_devices, cmd_models, cmd_predict, cmd_profile
+from kwsauto.cli._models import cmd_devices, cmd_firmware, cmd_models, cmd_predict, cmd_profile
 from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
 from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     pf = sub.add_parser("profile", help="run a .tflite in TFLite Micro: measured arena, flash, estimated latency")
     pf.add_argument("model", type=Path)
     pf.add_argument("--device", default="cortex-m4f-80mhz")
+
+    fw = sub.add_parser("firmware", help="write the C front end, kws_model_settings.h and a host example for a .tflite")
+    fw.add_argument("model", type=Path, help="a kwsauto int8 .tflite (its metadata holds labels and features)")
+    fw.add_argument("--out", type=Path, help="folder for the C files (default: beside the model)")
+    fw.add_argument("--device", default="cortex-m4f-80mhz", help="device the arena is sized for")
 
     sub.add_parser("devices", help="list the device profiles")
     m = sub.add_parser("models", help="every backbone with its footprint on a device")
@@ -166,6 +171,7 @@ _COMMANDS = {
     "export": cmd_export,
     "predict": cmd_predict,
     "profile": cmd_profile,
+    "firmware": cmd_firmware,
     "benchmark": cmd_benchmark,
     "summary": cmd_summary,
     "report": cmd_report,

@@ -111,6 +111,30 @@ def cmd_profile(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_firmware(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from kwsauto.device import estimate_footprint, get_device
+    from kwsauto.export._firmware import read_model_io, write_firmware
+    from kwsauto.export._tflite_reader import read_int8_graph
+    from kwsauto.units import format_bytes
+
+    device = get_device(args.device)
+    model = read_model_io(args.model)  # checked before anything is written
+    estimate = estimate_footprint(read_int8_graph(args.model), model.features, device, model.labels)
+    out = args.out or args.model.parent
+    files = write_firmware(args.model, out, device=device.name, device_arena_bytes=estimate.arena_bytes)
+    table = Table(title=f"C sources for {args.model.name} on {device.name}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("files", ", ".join(p.name for p in files.paths) + f" in {out}")
+    table.add_row("tensor arena", f"{format_bytes(files.arena_bytes)} (KWS_TENSOR_ARENA_SIZE, margin included)")
+    if files.frontend_ram is not None:
+        table.add_row("front end RAM", f"{format_bytes(files.frontend_ram.total_bytes)} (sizeof(kws_frontend_t), compiled)")
+    console.print(table)
+    return 0
+
+
 def _pretrained_cell(name: str, shipped: dict, recipe_of) -> str:
     if name not in shipped:
         return "-"

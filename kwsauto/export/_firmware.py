@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kwsauto._io import atomic_write_text
 from kwsauto.errors import ConfigError, KwsautoError
-from kwsauto.export._frontend_c import InputQuant, _float, frontend_sources
+from kwsauto.export._frontend_c import InputQuant, _float, check_expressible, frontend_sources
 from kwsauto.export._frontend_host import FrontendRam, c_compiler, frontend_ram
 from kwsauto.export._tflite import read_tflite_metadata
 from kwsauto.export._tflite_reader import read_int8_graph
@@ -84,6 +84,7 @@ def read_model_io(tflite: Path) -> ModelIO:
             "generated; export it again with kwsauto."
         )
     features = FeatureConfig.from_dict(meta["features"])
+    check_expressible(features)
     (in_scale, in_zero), (out_scale, out_zero) = tflite_io_quant(tflite)
     graph = read_int8_graph(tflite)
     shape = tuple(graph.tensors[graph.input].shape)
