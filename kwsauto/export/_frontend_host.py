@@ -88,9 +88,19 @@ def frontend_ram(folder: Path) -> FrontendRam:
 
 
 class CFrontend:
-    """``folder``'s kws_frontend.c compiled into a shared library, driven through ctypes."""
+    """``folder``'s kws_frontend.c compiled into a shared library, driven through ctypes.
 
-    def __init__(self, folder: Path, *, build_dir: Path | None = None, defines: tuple[str, ...] = ()) -> None:
+    ``defines`` and ``include_dirs`` reach the compiler, e.g. ``KWS_USE_CMSIS_DSP`` and where ``arm_math.h`` is.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        build_dir: Path | None = None,
+        defines: tuple[str, ...] = (),
+        include_dirs: tuple[Path, ...] = (),
+    ) -> None:
         source = _sources(folder)
         build_dir = Path(build_dir or tempfile.mkdtemp(prefix="kws-frontend-"))
         driver = build_dir / "kws_frontend_driver.c"
@@ -98,6 +108,7 @@ class CFrontend:
         library = build_dir / "libkws_frontend.so"
         _run(
             [c_compiler(), *_CFLAGS, "-shared", "-fPIC", *(f"-D{d}" for d in defines), f"-I{Path(folder)}",
+             *(f"-I{d}" for d in include_dirs),
              str(source), str(driver), "-o", str(library), "-lm"],
             "Building the C front end",
         )
