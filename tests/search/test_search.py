@@ -60,6 +60,10 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
         assert key in card["features"]
     for name in ("model.onnx", "model_int8.onnx"):
         assert (out / "best" / name).stat().st_size > 1000
+    for key in ("c_frontend_header", "c_frontend_source", "c_model_settings", "c_example", "readme"):
+        assert (out / "best" / card["files"][key]).is_file()  # the C front end beside model_int8.tflite
+    frontend = card["frontend"]  # DSP RAM as compiled: sizeof(kws_frontend_t) + writable statics
+    assert card["footprint"]["dsp_ram_bytes"] == frontend["state_bytes"] + frontend["static_bytes"] > 0
     board = json.loads((out / "leaderboard.json").read_text())
     assert {r["number"] for r in board} == set(range(6))
     header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
