@@ -1,7 +1,18 @@
-"""Export: the int8 graph, its quantization, and the deployable files (TFLite, C array, ONNX), verified."""
+"""Export: the int8 graph, its quantization, and the deployable files (TFLite, C array, ONNX, C front end), verified."""
 
 from kwsauto.export._c_array import c_array_source, write_c_array
+from kwsauto.export._firmware import FIRMWARE_FILES, FirmwareFiles, ModelIO, read_model_io, write_firmware
+from kwsauto.export._frontend_c import InputQuant, frontend_sources, write_frontend
+from kwsauto.export._frontend_host import CFrontend, FrontendRam, frontend_ram
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
+from kwsauto.export._metadata import METADATA_NAME, metadata_json
+from kwsauto.export._onnx_int8 import (
+    ONNX_INT8_OPS,
+    int8_agreement,
+    onnx_int8_bytes,
+    read_onnx_metadata,
+    write_onnx_int8,
+)
 from kwsauto.export._quantize import (
     QuantizedGraph,
     QuantizedOp,
@@ -9,8 +20,6 @@ from kwsauto.export._quantize import (
     placeholder_quantized_graph,
     quantize_graph,
 )
-from kwsauto.export._metadata import METADATA_NAME, metadata_json
-from kwsauto.export._onnx_int8 import ONNX_INT8_OPS, int8_agreement, onnx_int8_bytes, read_onnx_metadata, write_onnx_int8
 from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
 from kwsauto.export._verify import (
     ArenaUsage,
@@ -25,11 +34,17 @@ from kwsauto.export._verify import (
 )
 
 __all__ = [
+    "FIRMWARE_FILES",
     "METADATA_NAME",
     "ONNX_INT8_OPS",
     "SUPPORTED_OPS",
     "ArenaUsage",
+    "CFrontend",
+    "FirmwareFiles",
+    "FrontendRam",
+    "InputQuant",
     "Int8Graph",
+    "ModelIO",
     "OpSpec",
     "QuantParams",
     "QuantizedGraph",
@@ -37,12 +52,15 @@ __all__ = [
     "TensorSpec",
     "c_array_source",
     "dequantize_outputs",
+    "frontend_ram",
+    "frontend_sources",
     "int8_agreement",
     "metadata_json",
     "onnx_int8_bytes",
     "placeholder_quantized_graph",
     "quantize_features",
     "quantize_graph",
+    "read_model_io",
     "read_onnx_metadata",
     "read_tflite_metadata",
     "run_litert",
@@ -55,6 +73,8 @@ __all__ = [
     "tflm_arena_usage",
     "trace_int8_graph",
     "write_c_array",
+    "write_firmware",
+    "write_frontend",
     "write_onnx_int8",
     "write_tflite",
 ]

@@ -21,6 +21,8 @@ from kwsauto.data import ClipIndex
 from kwsauto.device import Budget, DeviceProfile, estimate_footprint, get_device
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.export import (
+    FIRMWARE_FILES,
+    FirmwareFiles,
     quantize_features,
     quantize_graph,
     run_litert,
@@ -28,10 +30,10 @@ from kwsauto.export import (
     tflm_arena_usage,
     trace_int8_graph,
     write_c_array,
+    write_firmware,
     write_onnx_int8,
     write_tflite,
 )
-from kwsauto.export._firmware import FIRMWARE_FILES, FirmwareFiles, write_firmware
 from kwsauto.export._onnx import export_onnx, onnx_predict
 from kwsauto.features import FeatureSet
 from kwsauto.models import create_model

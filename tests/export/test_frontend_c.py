@@ -105,8 +105,9 @@ def test_c_front_end_matches_training_on_real_speech(name, clips, exports):
         differ = np.flatnonzero(step.reshape(len(step), -1).any(axis=1))
         flips = int(np.sum(_top1(tflite, c_int8[differ]) != _top1(tflite, python_int8[differ])))
         top1 = 1.0 - flips / len(step)
-        LOGGER.warning("%s chunk %d: elements equal %.6f, max step %d, clips with a differing element %d, "
-                       "top-1 agreement %.4f", name, chunk, equal, step.max(), len(differ), top1)
+        LOGGER.warning("%s chunk %d: elements equal %.6f (%d of %d differ), max step %d, clips with a differing "
+                       "element %d, top-1 agreement %.4f (%d flips)", name, chunk, equal, int(np.sum(step != 0)),
+                       step.size, step.max(), len(differ), top1, flips)
         assert equal >= 0.999, (chunk, equal)
         assert step.max() <= 1, chunk
         assert top1 >= 0.995, (chunk, top1)
