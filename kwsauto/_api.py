@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kwsauto._io import read_yaml_mapping
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
-from kwsauto.search import RunFolder, leaderboard_rows, open_study, run_search
+from kwsauto.search import ModelCard, Run, run_search
 from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
 
-__all__ = ["run_search", "train", "load_run", "export_run", "load_trial_config", "TrainOutcome", "RunSummary"]
+__all__ = ["run_search", "train", "load_run", "export_run", "load_trial_config", "TrainOutcome"]
 
 
 def load_trial_config(path: str | Path | None, pretrained: bool | str | None = None) -> TrialConfig:
@@ -72,60 +71,32 @@ def train(
     return TrainOutcome(index, config, result)
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    run: RunFolder
-    settings: dict[str, Any]
-    rows: list[dict[str, Any]]
-    card: dict[str, Any] | None
+def load_run(path: str | Path, storage: str | None = None) -> Run:
+    """Open a run folder: its settings, its study (``.study``, ``.rows()``) and the chosen model's ``.card``.
 
-
-def load_run(path: str | Path, storage: str | None = None) -> RunSummary:
-    """Read a run folder back: its settings, every trial from the study, and the chosen model's card."""
-    run = RunFolder(Path(path))
-    settings = run.read_settings()
-    if storage is None and not run.storage_path.is_file():
-        raise ConfigError(f"{run.path} has no study.journal; it is not a finished or running search.")
-    study = open_study(run, settings["study"], storage=storage)
-    card = run.read_card() if (run.best_dir / "card.json").is_file() else None
-    rows = leaderboard_rows(study)
-    if card is not None:
-        for row in rows:
-            if row["number"] == card["trial"]:
-                row["test_accuracy"] = card["metrics"]["test_accuracy"]
-    return RunSummary(run, settings, rows, card)
-
-
+    ``storage``: the study's database URL when it is not the folder's journal.
+    """
+    run = Run.open(path, storage)
+    run.study  # noqa: B018  (opening the study now makes a folder without one a clear error here)
+    return run
 
 
 def export_run(
     path: str | Path, trial: int | None = None, formats: str | tuple[str, ...] = "tflite,onnx,c", cache_dir: Path | None = None
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, ModelCard]:
     """Export a trial of a finished search (default: its best feasible trial); returns the folder and card."""
-    from kwsauto.device import Budget, get_device
-    from kwsauto.search import best_feasible
+    from kwsauto.device import get_device
     from kwsauto.search._export import export_trial, parse_formats
 
-    run = RunFolder(Path(path))
-    settings = run.read_settings()
-    study = open_study(run, settings["study"])
-    chosen = best_feasible(study) if trial is None else next((t for t in study.trials if t.number == trial), None)
-    if chosen is None:
-        raise ConfigError(
-            f"{run.path} has no trial {trial}." if trial is not None else f"{run.path} has no finished feasible trial to export."
-        )
-    if chosen.state.name != "COMPLETE" or not chosen.user_attrs.get("feasible"):
-        raise ConfigError(
-            f"Trial {chosen.number} of {run.path} was not trained to the end (state {chosen.state.name.lower()}, "
-            f"feasible {chosen.user_attrs.get('feasible')}); pick a trained trial from `kwsauto leaderboard`."
-        )
-    index = load_dataset(settings["data"], run.dataset_options())
+    run = Run.open(path)
+    chosen = run.trained_trial(trial)
+    settings = run.settings
+    index = load_dataset(settings.data, settings.dataset)
     config = TrialConfig.from_dict(chosen.user_attrs["config"])
     features = compute_features(index, config.features, cache_dir=cache_dir)
-    best = best_feasible(study)
-    out = run.best_dir if best is not None and best.number == chosen.number else run.trial_dir(chosen.number) / "export"
+    out = run.export_dir(chosen.number)
     card = export_trial(
-        chosen, features, index, run, get_device(settings["device"]), Budget(**settings["budget"]), settings,
+        chosen, features, index, run.folder, get_device(settings.device), settings.budget, settings,
         formats=parse_formats(formats), out=out,
     )
     return out, card

@@ -52,9 +52,10 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
         console.print(f"[dim]{result.run.path / 'pareto.csv'}, {result.run.path / 'pareto.png'}[/]")
     if result.card is not None:
+        metrics = result.card.metrics
         console.print(class_metrics_table(
-            {"per_class": result.card["metrics"]["test_per_class"], "accuracy": result.card["metrics"]["test_accuracy"],
-             "macro_f1": result.card["metrics"]["test_macro_f1"]}, title="Chosen model · test split, per class"))
+            {"per_class": metrics.test_per_class, "accuracy": metrics.test_accuracy, "macro_f1": metrics.test_macro_f1},
+            title="Chosen model · test split, per class"))
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
@@ -97,11 +98,11 @@ def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
 
     if args.sort not in SORT_KEYS:
         raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
-    summary = load_run(args.run_dir, storage=args.storage)
-    rows = sort_rows(summary.rows, args.sort, feasible_only=args.feasible)
-    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {summary.settings['study']}", compact=console.width < 110))
-    if summary.card is not None:
-        console.print(best_panel(summary.card, summary.run.path))
+    run = load_run(args.run_dir, storage=args.storage)
+    rows = sort_rows(run.rows(), args.sort, feasible_only=args.feasible)
+    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110))
+    if run.card is not None:
+        console.print(best_panel(run.card, run.path))
     return 0
 
 

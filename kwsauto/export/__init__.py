@@ -1,6 +1,7 @@
 """Export: the int8 graph, its quantization, and the deployable files (TFLite, C array, ONNX), verified."""
 
 from kwsauto.export._c_array import c_array_source, write_c_array
+from kwsauto.export._formats import EXPORT_FORMATS, ExportFile, export_files
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
 from kwsauto.export._quantize import (
     QuantizedGraph,
@@ -25,6 +26,8 @@ from kwsauto.export._verify import (
 )
 
 __all__ = [
+    "EXPORT_FORMATS",
+    "ExportFile",
     "METADATA_NAME",
     "ONNX_INT8_OPS",
     "SUPPORTED_OPS",
@@ -37,6 +40,7 @@ __all__ = [
     "TensorSpec",
     "c_array_source",
     "dequantize_outputs",
+    "export_files",
     "int8_agreement",
     "metadata_json",
     "onnx_int8_bytes",

@@ -1,13 +1,22 @@
-"""Search: spaces, the budget-checked objective, the Optuna study, the run folder and the leaderboard."""
+"""Search: spaces, the budget-checked objective, the Optuna study, the run folder, its typed records, and
+:class:`Run`, through which every reader opens a run."""
 
 from kwsauto.search._feasibility import check_trial, ensure_space_can_fit, footprint_of
-from kwsauto.search._leaderboard import SORT_KEYS, best_feasible, leaderboard_rows, trial_row
+from kwsauto.search._leaderboard import SORT_KEYS, best_feasible, leaderboard_rows, trial_row, with_test_accuracy
 from kwsauto.search._objective import Objective, TrialListener
+from kwsauto.search._records import CARD_SCHEMA, ModelCard, RunSettings, TrialRecord
+from kwsauto.search._run import Run
 from kwsauto.search._run_folder import LEADERBOARD_COLUMNS, RunFolder
 from kwsauto.search._space import Param, SearchSpace, builtin_spaces, load_space, parse_space
 from kwsauto.search._study import OBJECTIVES, PRUNERS, SAMPLERS, SearchResult, SearchSettings, open_study, run_search
 
 __all__ = [
+    "CARD_SCHEMA",
+    "ModelCard",
+    "Run",
+    "RunSettings",
+    "TrialRecord",
+    "with_test_accuracy",
     "LEADERBOARD_COLUMNS",
     "OBJECTIVES",
     "PRUNERS",

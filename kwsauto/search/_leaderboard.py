@@ -7,63 +7,62 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from kwsauto.features import FeatureConfig
-from kwsauto.models import registry_name
+from kwsauto.search._records import ModelCard, TrialRecord
+from kwsauto.training import TrialConfig
 
-__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "SORT_KEYS"]
+__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "with_test_accuracy", "SORT_KEYS"]
 
 SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
 
 
 def trial_row(trial: FrozenTrial) -> dict[str, Any]:
-    attrs = trial.user_attrs
-    footprint = attrs.get("footprint", {})
-    feasible = attrs.get("feasible")
-    state = trial.state.name.lower()
-    if trial.state == TrialState.COMPLETE and feasible is False:
-        state = "infeasible"
-    elif trial.state == TrialState.FAIL and not attrs.get("error"):
-        state = "failed"
-    trained = trial.state == TrialState.COMPLETE and feasible
-    values = trial.values or []
+    r = TrialRecord.of(trial)
+    trained = r.trained
     return {
-        "number": trial.number,
-        "state": state,
-        "model": _model_label(attrs.get("config")),
-        "val_accuracy": attrs.get("val_accuracy", values[0] if values else None) if trained else attrs.get("last_val_accuracy"),
-        "objective": values[0] if trained and values else None,
-        "test_accuracy": attrs.get("test_accuracy"),
-        "feasible": feasible,
-        "failed_limit": attrs.get("failed_limit"),
-        "violations": attrs.get("violations", []),
-        "ram_bytes": footprint.get("ram_bytes"),
-        "flash_bytes": footprint.get("flash_bytes"),
-        "latency_ms": footprint.get("latency_ms"),
-        "macs": footprint.get("macs"),
-        "params_count": footprint.get("params"),
-        "seconds": round(attrs["seconds"], 2) if "seconds" in attrs else None,
-        "epochs_run": attrs.get("epochs_run", attrs.get("last_epoch")),
-        "error": attrs.get("error"),
+        "number": r.number,
+        "state": r.state,
+        "model": _model_label(r.config),
+        "val_accuracy": (r.val_accuracy if r.val_accuracy is not None else (r.values[0] if r.values else None))
+        if trained else r.last_val_accuracy,
+        "objective": r.values[0] if trained and r.values else None,
+        "test_accuracy": r.test_accuracy,
+        "feasible": r.feasible,
+        "failed_limit": r.failed_limit,
+        "violations": list(r.violations),
+        "ram_bytes": r.footprint.get("ram_bytes"),
+        "flash_bytes": r.footprint.get("flash_bytes"),
+        "latency_ms": r.footprint.get("latency_ms"),
+        "macs": r.footprint.get("macs"),
+        "params_count": r.footprint.get("params"),
+        "seconds": round(r.seconds, 2) if r.seconds is not None else None,
+        "epochs_run": r.epochs_run,
+        "error": r.error,
         "params": trial.params,
     }
 
 
-def _model_label(config: dict[str, Any] | None) -> str | None:
+def _model_label(config: TrialConfig | None) -> str | None:
     """``mobilenetv1_025 50x40 pt``: the backbone, the input it sees, and ``pt`` when it started pretrained."""
-    if not config:
+    if config is None:
         return None
-    features = FeatureConfig.from_dict(config["features"])
-    pretrained = " pt" if config["model"].get("pretrained") else ""
-    return (
-        f"{registry_name(config['model']['arch'], config['model']['width'])} "
-        f"{features.n_frames}x{features.n_features}{pretrained}"
-    )
+    pretrained = " pt" if config.model.pretrained else ""
+    return f"{config.model.name} {config.features.n_frames}x{config.features.n_features}{pretrained}"
 
 
 def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:
     """All trials, best first: trained feasible trials by validation accuracy, then the rest by number."""
     rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
     return sorted(rows, key=lambda r: (r["state"] != "complete", -(r["objective"] or r["val_accuracy"] or 0.0), r["number"]))
+
+
+def with_test_accuracy(rows: list[dict[str, Any]], card: ModelCard | None) -> list[dict[str, Any]]:
+    """Leaderboard rows with the chosen model's test accuracies (float and int8) from its card."""
+    if card is not None:
+        for row in rows:
+            if row["number"] == card.trial:
+                row["test_accuracy"] = card.metrics.test_accuracy
+                row["test_accuracy_int8"] = card.metrics.test_accuracy_int8
+    return rows
 
 
 def best_feasible(study: optuna.Study) -> FrozenTrial | None:
