@@ -20,6 +20,7 @@ from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
 from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
 from kwsauto.cli._runs import cmd_export, cmd_leaderboard, cmd_search, cmd_train
+from kwsauto import __version__
 from kwsauto.errors import KwsautoError
 
 __all__ = ["main", "build_parser", "EXIT_USER_ERROR", "EXIT_INTERRUPTED"]
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kwsauto", description="Keyword-spotting AutoML for microcontrollers, offline on your laptop."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--version", action="version", version=f"kwsauto {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("search", help="search for the most accurate model that fits the budget")

@@ -34,10 +34,10 @@ _LAZY = {
     "plot_optimization_history": "_plots",
     "plot_param_importances": "_plots",
     "write_run_plots": "_plots",
-    "ReportFiles": "_run_report",
+    "ReportFiles": "_report_files",
     "RunReport": "_run_report",
     "build_run_report": "_run_report",
-    "write_run_report": "_run_report",
+    "write_run_report": "_report_files",
 }
 
 __all__ = [

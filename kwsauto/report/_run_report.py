@@ -1,8 +1,8 @@
 """A run's report: what it searched, what it chose, its plots, and the command that reproduces it.
 
 :func:`build_run_report` reads a run folder (never trains or evaluates: the numbers are the study's and the
-card's) and draws its plots; :func:`write_run_report` renders it as a self-contained ``report.html`` and a
-``report.md`` beside a ``plots/`` folder. A run without a chosen model still gets a report, which says so.
+card's) and draws its plots; :mod:`kwsauto.report._report_files` renders it. A run without a chosen model still
+gets a report, which says so.
 """
 
 from __future__ import annotations
@@ -10,18 +10,16 @@ from __future__ import annotations
 import datetime
 import shlex
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kwsauto._io import atomic_write_text
-from kwsauto.errors import OutputError
 from kwsauto.report._plots import RunPlots, write_run_plots
 
 if TYPE_CHECKING:
     from kwsauto.search import ModelCard, RunSettings
 
-__all__ = ["ReportFiles", "RunReport", "build_run_report", "reproduce_command", "write_run_report"]
+__all__ = ["RunReport", "build_run_report", "reproduce_command"]
 
 @dataclass(frozen=True)
 class RunReport:
@@ -45,13 +43,6 @@ class RunReport:
     @property
     def title(self) -> str:
         return f"kwsauto report · {self.settings.study}"
-
-
-@dataclass(frozen=True)
-class ReportFiles:
-    html: Path
-    markdown: Path
-    plots: RunPlots = field(default_factory=RunPlots)
 
 
 def reproduce_command(settings: RunSettings, n_trials: int, run_dir: Path) -> str:
@@ -122,23 +113,3 @@ def build_run_report(
         notes=tuple(notes),
         reproduce_note=reproduce,
     )
-
-
-def write_run_report(
-    run_dir: str | Path, out: str | Path | None = None, storage: str | None = None
-) -> ReportFiles:
-    """Write ``report.html`` (self-contained) and ``report.md`` (with ``plots/``) into ``out`` (default: the run)."""
-    from kwsauto.report._html import render_html
-    from kwsauto.report._markdown import render_markdown
-
-    out = Path(out) if out else Path(run_dir)
-    html_path, md_path = out / "report.html", out / "report.md"
-    try:
-        report = build_run_report(run_dir, out / "plots", storage)
-        atomic_write_text(html_path, render_html(report))
-        atomic_write_text(md_path, render_markdown(report, plots_relative_to=out))
-    except OSError as exc:
-        raise OutputError(
-            f"Cannot write the report into {out}: {exc.strerror or exc}; choose another folder with --out."
-        ) from None
-    return ReportFiles(html_path, md_path, report.plots)

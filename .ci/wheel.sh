@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# CI: what `pip install kwsauto` gets. Build the wheel, check it holds the search spaces, their seeds and
+# py.typed, install it into a fresh virtual environment outside the source tree, and from there run
+# `kwsauto --version`, `kwsauto models` and a 2-trial search on the demo data.
+# The fresh environment borrows the already-installed dependencies of the active one (torch alone is
+# gigabytes) through a .pth file; kwsauto itself comes from the wheel only, and the check below proves it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/dist" .
+wheel=$(ls "$work"/dist/kwsauto-*.whl)
+python - "$wheel" <<'PY'
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+needed = ["kwsauto/py.typed", "kwsauto/search_spaces/default.yaml", "kwsauto/search_spaces/quick.yaml",
+          "kwsauto/search_spaces/seeds/default.yaml"]
+missing = [n for n in needed if n not in names]
+if missing:
+    sys.exit(f"wheel {sys.argv[1]} lacks {missing}")
+print(f"wheel {sys.argv[1].rsplit('/', 1)[-1]}: {len(names)} files, with {', '.join(needed)}")
+PY
+deps=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+python -m venv "$work/venv"
+py="$work/venv/bin/python"
+echo "$deps" > "$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_kwsauto_ci_deps.pth"
+"$py" -m pip install --quiet --no-deps --no-index "$wheel"
+cd "$work"
+"$py" - "$repo" <<'PY'
+import sys
+from pathlib import Path
+import kwsauto
+from kwsauto.search import builtin_spaces
+where = Path(kwsauto.__file__).resolve()
+assert Path(sys.argv[1]).resolve() not in where.parents, f"kwsauto imported from the source tree: {where}"
+print(f"kwsauto {kwsauto.__version__} from {where.parent}; built-in spaces {sorted(builtin_spaces())}")
+PY
+"$work/venv/bin/kwsauto" --version
+"$work/venv/bin/kwsauto" models
+"$work/venv/bin/kwsauto" search --trials 2 --out "$work/run"
+test -f "$work/run/best/card.json"
+echo "wheel install: search and models ran from $work/venv"
