@@ -1,4 +1,8 @@
-"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``."""
+"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``, ``export_run``, ``predict``.
+
+The measuring calls (``profile``, ``benchmark``, ``summarize``, ``backbone_footprints``) live in
+:mod:`kwsauto.evaluate`; ``import kwsauto`` reaches them all. Calls are quiet unless ``verbose=True``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,22 @@ from pathlib import Path
 
 from kwsauto._io import read_yaml_mapping
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
-from kwsauto.errors import ConfigError
+from kwsauto._quiet import quiet
+from kwsauto.errors import ConfigError, DataError
+from kwsauto.export._predict import Prediction, predict_files
 from kwsauto.features import compute_features
-from kwsauto.search import ModelCard, Run, run_search
+from kwsauto.search import ModelCard, Run, SearchResult, SearchSettings, TrialListener
+from kwsauto.search import run_search as _run_search
 from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
 
-__all__ = ["run_search", "train", "load_run", "export_run", "load_trial_config", "TrainOutcome"]
+__all__ = ["run_search", "train", "load_run", "export_run", "predict", "load_trial_config", "TrainOutcome"]
+
+
+def run_search(settings: SearchSettings, listener: TrialListener | None = None, *, verbose: bool = False) -> SearchResult:
+    """Run (or resume) the search ``settings`` describe and export its best feasible model (see
+    :func:`kwsauto.search.run_search`); ``verbose`` lets Optuna's and Lightning's messages through."""
+    with quiet(not verbose):
+        return _run_search(settings, listener)
 
 
 def load_trial_config(path: str | Path | None, pretrained: bool | str | None = None) -> TrialConfig:
@@ -58,6 +72,7 @@ def train(
     dataset: DatasetOptions | None = None,
     cache_dir: Path | None = None,
     listener=None,
+    verbose: bool = False,
 ) -> TrainOutcome:
     """One training run without a search; the result carries test-split metrics."""
     config = config or TrialConfig()
@@ -67,7 +82,8 @@ def train(
         data = ensure_demo_dataset(cache_dir)
     index = load_dataset(data, dataset)
     features = compute_features(index, config.features, cache_dir=cache_dir)
-    result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True)
+    with quiet(not verbose):
+        result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True)
     return TrainOutcome(index, config, result)
 
 
@@ -95,8 +111,25 @@ def export_run(
     config = TrialConfig.from_dict(chosen.user_attrs["config"])
     features = compute_features(index, config.features, cache_dir=cache_dir)
     out = run.export_dir(chosen.number)
-    card = export_trial(
-        chosen, features, index, run.folder, get_device(settings.device), settings.budget, settings,
-        formats=parse_formats(formats), out=out,
-    )
+    with quiet():
+        card = export_trial(
+            chosen, features, index, run.folder, get_device(settings.device), settings.budget, settings,
+            formats=parse_formats(formats), out=out,
+        )
     return out, card
+
+
+def predict(model: str | Path, files: list[str | Path], top_k: int = 3) -> list[Prediction]:
+    """The ``top_k`` labels of each audio file by an exported .tflite or .onnx model, best first.
+
+    The model's labels and feature parameters come from the ``card.json`` beside it, else from its metadata.
+    """
+    from kwsauto.evaluate import resolve_target
+
+    for path in files:
+        if not Path(path).is_file():
+            raise DataError(f"Audio file {path} does not exist.")
+    target = resolve_target(model)
+    if target.features is None or not target.labels:
+        raise ConfigError(f"{model} carries no labels or feature parameters and has no card.json beside it.")
+    return predict_files(Path(model), [Path(f) for f in files], top_k, info=(target.labels, target.features))

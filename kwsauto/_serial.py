@@ -22,10 +22,14 @@ __all__ = ["check_choice", "from_dict", "to_dict"]
 T = TypeVar("T")
 
 
-def check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
-    """A one-line error when ``value`` is not one of ``valid``, with the closest valid name."""
+def check_choice(name: str, value: str, valid: tuple[str, ...], *, field: str | None = None) -> None:
+    """A one-line error when ``value`` is not one of ``valid``, with the closest valid name.
+
+    ``field``: ``name`` is that settings field (the CLI names its flag instead)."""
     if value not in valid:
-        raise ConfigError(f"{name} must be one of {', '.join(valid)}, but got {value!r}{did_you_mean(value, valid)}.")
+        raise ConfigError(
+            f"{name} must be one of {', '.join(valid)}, but got {value!r}{did_you_mean(value, valid)}.", field=field
+        )
 
 
 @cache

@@ -38,18 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", help="RAM budget for TFLM arena + DSP, e.g. 64KB (default: the device's RAM)")
     s.add_argument("--flash", help="flash budget, e.g. 512KB (default: the device's flash)")
     s.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
-    s.add_argument("--device", default="cortex-m4f-80mhz", help="target device (see `kwsauto devices`)")
-    s.add_argument("--trials", type=int, default=20, help="trials in the study, counting earlier runs (default 20)")
+    s.add_argument("--device", help="target device (see `kwsauto devices`; default cortex-m4f-80mhz)")
+    s.add_argument("--trials", type=int, help="trials in the study, counting earlier runs (default 20)")
     s.add_argument("--time-limit", help="wall-clock limit for this invocation, e.g. 15m or 1h")
     s.add_argument("--space", help="search space: built-in name or YAML file (default: 'default'; 'quick' for the demo)")
     s.add_argument("--out", type=Path, help="run folder (default: runs/<study>)")
     s.add_argument("--study", help="study name (default: the data folder's name, or 'demo')")
-    s.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    s.add_argument("--sampler", default="tpe", help="Optuna sampler: tpe (default), random, nsga2")
-    s.add_argument("--pruner", default="median", help="median (default), hyperband or none")
-    s.add_argument("--objective", default="accuracy", help="accuracy (default) or pareto (accuracy vs RAM and latency)")
-    s.add_argument("--metric", default="accuracy", help="validation metric to maximize: accuracy (default) or macro_f1")
-    s.add_argument("--workers", type=int, default=1, help="trial processes on this machine sharing the study")
+    s.add_argument("--seed", type=int, help="sampler seed (default 0)")
+    s.add_argument("--sampler", help="Optuna sampler: tpe (default), random, nsga2")
+    s.add_argument("--pruner", help="median (default), hyperband or none")
+    s.add_argument("--objective", help="accuracy (default) or pareto (accuracy vs RAM and latency)")
+    s.add_argument("--metric", help="validation metric to maximize: accuracy (default) or macro_f1")
+    s.add_argument("--workers", type=int, help="trial processes on this machine sharing the study (default 1)")
     s.add_argument("--storage", help="shared study storage, e.g. postgresql://user@host/db (default: the run folder)")
     s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
     s.add_argument("--no-seeds", action="store_true", help="skip the built-in space's known-good first configurations")
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pf = sub.add_parser("profile", help="run a .tflite in TFLite Micro: measured arena, flash, estimated latency")
     pf.add_argument("model", type=Path)
-    pf.add_argument("--device", default="cortex-m4f-80mhz")
+    pf.add_argument("--device", help="device to estimate for (default: the run's, else cortex-m4f-80mhz)")
 
     sub.add_parser("devices", help="list the device profiles")
     m = sub.add_parser("models", help="every backbone with its footprint on a device")
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     su = sub.add_parser("summary", help="a model layer by layer: op, shape, params, MACs, activations, peak RAM")
     su.add_argument("target", type=Path, help=".tflite model, run folder (its chosen model) or trial folder")
     su.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
-    su.add_argument("--device", default="cortex-m4f-80mhz", help="device whose memory plan marks the peak (default cortex-m4f-80mhz)")
+    su.add_argument("--device", help="device whose memory plan marks the peak (default: the run's, else cortex-m4f-80mhz)")
     su.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 
     add_pretrain_parser(sub)
@@ -131,11 +131,23 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     except KwsautoError as exc:
         if args.debug:
             raise
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/] {_in_flags(exc)}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         return EXIT_INTERRUPTED
+
+
+# a settings field → the flag that sets it, where the two names differ
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study"}
+
+
+def _in_flags(exc: KwsautoError) -> str:
+    """The API's message with the settings field it starts with named as the CLI's flag."""
+    message, field = str(exc), getattr(exc, "field", None)
+    if field and message.startswith(field):
+        return _FLAGS.get(field, "--" + field.replace("_", "-")) + message[len(field):]
+    return message
 
 
 def _tame_openmp_spinning() -> None:
@@ -152,7 +164,9 @@ def _configure_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import lightning.pytorch  # noqa: F401  (sets its loggers' levels on import; ours must come after)
 
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "torch", "onnxruntime", "onnxscript"):
+    from kwsauto._quiet import NOISY_LOGGERS
+
+    for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
     import optuna
 

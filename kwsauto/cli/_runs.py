@@ -12,9 +12,28 @@ from kwsauto.cli._options import EXIT_INTERRUPTED, dataset_options
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.device import Budget
     from kwsauto.report import SearchProgress, best_panel, class_metrics_table, leaderboard_table
-    from kwsauto.search import SearchSettings, run_search
+    from kwsauto._api import run_search
+    from kwsauto.search import SearchSettings
     from kwsauto.units import parse_bytes, parse_duration_s
 
+    given = {
+        "device": args.device,
+        "space": args.space,
+        "n_trials": args.trials,
+        "time_limit_s": parse_duration_s(args.time_limit) if args.time_limit else None,
+        "out": args.out,
+        "study_name": args.study,
+        "seed": args.seed,
+        "sampler": args.sampler,
+        "pruner": args.pruner,
+        "objective": args.objective,
+        "metric": args.metric,
+        "workers": args.workers,
+        "storage": args.storage,
+        "enqueue": args.enqueue,
+        "pretrained": args.pretrained,
+        "expert": args.expert,
+    }
     settings = SearchSettings(
         data=args.data,
         budget=Budget(
@@ -22,30 +41,15 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
             flash_bytes=parse_bytes(args.flash) if args.flash else None,
             latency_ms=args.latency,
         ),
-        device=args.device,
-        space=args.space or ("quick" if args.data is None else "default"),
-        n_trials=args.trials,
-        time_limit_s=parse_duration_s(args.time_limit) if args.time_limit else None,
-        out=args.out,
-        study_name=args.study,
-        seed=args.seed,
-        sampler=args.sampler,
-        pruner=args.pruner,
-        objective=args.objective,
-        metric=args.metric,
-        workers=args.workers,
-        storage=args.storage,
-        enqueue=args.enqueue,
         seeds=not args.no_seeds,
-        pretrained=args.pretrained,
         dataset=dataset_options(args),
-        expert=args.expert,
+        **{name: value for name, value in given.items() if value is not None},  # the rest: SearchSettings' defaults
     )
     if args.data is None:
         console.print("[dim]No data folder given: the built-in demo dataset (synthetic espeak-ng voices) and the quick "
                       "search space (small MobileNetV1s fine-tuned from kwsauto's pretrained backbones).[/]")
-    with SearchProgress(console, args.trials) as progress:
-        result = run_search(settings, progress)
+    with SearchProgress(console, settings.n_trials) as progress:
+        result = run_search(settings, progress, verbose=args.debug)
     compact = console.width < 110
     console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
     if result.pareto is not None:

@@ -10,7 +10,7 @@ from kwsauto.export._quantize import (
     placeholder_quantized_graph,
     quantize_graph,
 )
-from kwsauto.export._metadata import METADATA_NAME, metadata_json
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._onnx_int8 import ONNX_INT8_OPS, int8_agreement, onnx_int8_bytes, read_onnx_metadata, write_onnx_int8
 from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
 from kwsauto.export._verify import (
@@ -29,6 +29,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "ExportFile",
     "METADATA_NAME",
+    "MissingMetadataError",
     "ONNX_INT8_OPS",
     "SUPPORTED_OPS",
     "ArenaUsage",

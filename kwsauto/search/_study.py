@@ -45,12 +45,16 @@ OBJECTIVES = ("accuracy", "pareto")
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """A search, as the CLI's options describe it. ``data=None`` uses the built-in demo dataset."""
+    """A search, as the CLI's options describe it: these are the only defaults (the CLI's options default to None).
+
+    ``data=None`` uses the built-in demo dataset; ``space=None`` the ``quick`` space for the demo, else ``default``.
+    The budget's unset limits are the device's capacity.
+    """
 
     data: Path | None = None
-    budget: Budget = field(default_factory=lambda: Budget(ram_bytes=64 * 1024))
+    budget: Budget = field(default_factory=Budget)
     device: str = DEFAULT_DEVICE
-    space: str = "default"
+    space: str | None = None
     n_trials: int | None = 20
     time_limit_s: float | None = None
     out: Path | None = None
@@ -71,14 +75,17 @@ class SearchSettings:
     pretrained: str | None = None  # a checkpoint every trial starts from (pins architecture, width, features)
 
     def __post_init__(self) -> None:
-        check_choice("--sampler", self.sampler, SAMPLERS)
-        check_choice("--pruner", self.pruner, PRUNERS)
-        check_choice("--objective", self.objective, OBJECTIVES)
-        check_choice("--metric", self.metric, METRICS)
+        for name, valid in (("sampler", SAMPLERS), ("pruner", PRUNERS), ("objective", OBJECTIVES), ("metric", METRICS)):
+            check_choice(name, getattr(self, name), valid, field=name)
         if self.n_trials is not None and self.n_trials < 1:
-            raise ConfigError(f"--trials must be at least 1, but got {self.n_trials}.")
+            raise ConfigError(f"n_trials must be at least 1, but got {self.n_trials}.", field="n_trials")
         if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, but got {self.workers}.")
+            raise ConfigError(f"workers must be at least 1, but got {self.workers}.", field="workers")
+
+    def resolved_space(self) -> str:
+        if self.space is not None:
+            return self.space
+        return "quick" if self.data is None else "default"
 
     def resolved_study_name(self) -> str:
         if self.study_name:
@@ -133,7 +140,7 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> RunSet
         study=settings.resolved_study_name(),
         budget=settings.budget,
         device=settings.device,
-        space=settings.space,
+        space=settings.resolved_space(),
         seed=settings.seed,
         sampler=settings.sampler,
         pruner=settings.pruner,
@@ -160,7 +167,7 @@ class _Prepared:
 
 def _prepare(settings: SearchSettings, listener: TrialListener, started: float, *, first: bool) -> _Prepared:
     device = get_device(settings.device)
-    space = load_space(settings.space)
+    space = load_space(settings.resolved_space())
     if settings.pretrained is not None:
         space = space.with_checkpoint(settings.pretrained)
     hooks = load_expert(settings.expert)
@@ -218,7 +225,7 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     started = time.monotonic()
     prepared = _prepare(settings, listener, started, first=True)
     fail_stale_trials(prepared.study)
-    seeds = settings.enqueue or (builtin_seeds(settings.space) if settings.seeds and not settings.pretrained else None)
+    seeds = settings.enqueue or (builtin_seeds(settings.resolved_space()) if settings.seeds and not settings.pretrained else None)
     if seeds is not None:
         enqueue_from(prepared.study, seeds, prepared.objective.space)
     interrupted = False

@@ -25,15 +25,15 @@ from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.export import Int8Graph, quantize_features, run_litert, trace_int8_graph
 from kwsauto.features import FeatureConfig, FeatureExtractor, FeatureSet, compute_features
 from kwsauto.models import create_model
-from kwsauto.report._benchmark_results import (
+from kwsauto.evaluate._benchmark_results import (
     VARIANTS,
     BenchmarkReport,
     DeviceFit,
     ModelBenchmark,
     VariantAccuracy,
 )
-from kwsauto.report._latency import LatencyStat, features_latency, litert_latency, onnxruntime_latency
-from kwsauto.report._target import ModelTarget, resolve_targets
+from kwsauto.evaluate._latency import LatencyStat, features_latency, litert_latency, onnxruntime_latency
+from kwsauto.evaluate._target import ModelTarget, resolve_targets
 from kwsauto.training import classification_metrics, predict
 
 __all__ = ["benchmark", "device_fits"]
@@ -154,7 +154,7 @@ def _export_to(
     target: ModelTarget, index: ClipIndex, features: FeatureSet, folder: Path, notes: list[str]
 ) -> dict[str, Path]:
     """Export the trial's int8 models into ``folder`` (a temporary one), as ``kwsauto export`` does."""
-    from kwsauto.report._target import MODEL_FILES
+    from kwsauto.evaluate._target import MODEL_FILES
     from kwsauto.search._export import export_trial
 
     settings = target.settings
