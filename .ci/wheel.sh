@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+python -m pip install --quiet 'setuptools>=77'  # the build backend, as pyproject.toml requires (a no-op when present)
 python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/dist" .
 wheel=$(ls "$work"/dist/kwsauto-*.whl)
 python - "$wheel" <<'PY'

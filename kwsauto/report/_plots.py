@@ -18,7 +18,7 @@ from typing import Any
 
 from kwsauto._io import atomic_write
 from kwsauto.errors import KwsautoError
-from kwsauto.search import Run
+from kwsauto.search import Run, TrialRecord, trained_trials
 
 __all__ = [
     "RunPlots",
@@ -146,16 +146,6 @@ def plot_accuracy_vs_ram(
     return _save(fig, path)
 
 
-def _trained(study: Any) -> list[Any]:
-    from optuna.trial import TrialState
-
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.user_attrs.get("feasible") and t.values
-    ]
-
-
 def _accuracy_study(study: Any, *, feasible_only: bool) -> Any:
     """An in-memory, single-objective copy of ``study``: validation accuracy, over-budget trials as infeasible.
 
@@ -165,14 +155,14 @@ def _accuracy_study(study: Any, *, feasible_only: bool) -> Any:
     import optuna
     from optuna.trial import TrialState, create_trial
 
-    trained = _trained(study)
+    trained = trained_trials(study)
     if len(trained) < 2:
         raise KwsautoError(f"{len(trained)} trained trial(s) that fit the budget; the plot needs at least 2")
     copy = optuna.create_study(direction="maximize")
     for t in trained if feasible_only else study.get_trials(deepcopy=False):
         common = {"params": t.params, "distributions": t.distributions, "user_attrs": t.user_attrs}
         if t.state == TrialState.COMPLETE and t.values:
-            fits = bool(t.user_attrs.get("feasible"))
+            fits = bool(TrialRecord.of(t).feasible)
             copy.add_trial(
                 create_trial(
                     value=t.values[0] if fits else 0.0, constraints={"budget": 0.0 if fits else 1.0}, **common

@@ -2,7 +2,14 @@
 :class:`Run`, through which every reader opens a run."""
 
 from kwsauto.search._feasibility import check_trial, ensure_space_can_fit, footprint_of
-from kwsauto.search._leaderboard import SORT_KEYS, best_feasible, leaderboard_rows, trial_row, with_test_accuracy
+from kwsauto.search._leaderboard import (
+    SORT_KEYS,
+    best_feasible,
+    leaderboard_rows,
+    trained_trials,
+    trial_row,
+    with_test_accuracy,
+)
 from kwsauto.search._objective import Objective, TrialListener
 from kwsauto.search._records import CARD_SCHEMA, ModelCard, RunSettings, TrialRecord
 from kwsauto.search._run import Run
@@ -39,5 +46,6 @@ __all__ = [
     "open_study",
     "parse_space",
     "run_search",
+    "trained_trials",
     "trial_row",
 ]

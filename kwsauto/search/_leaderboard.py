@@ -10,7 +10,7 @@ from optuna.trial import FrozenTrial, TrialState
 from kwsauto.search._records import ModelCard, TrialRecord
 from kwsauto.training import TrialConfig
 
-__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "with_test_accuracy", "SORT_KEYS"]
+__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "trained_trials", "with_test_accuracy", "SORT_KEYS"]
 
 SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
 
@@ -70,9 +70,13 @@ def best_feasible(study: optuna.Study) -> FrozenTrial | None:
 
     In a Pareto study that is the most accurate feasible trial; the front itself is in ``pareto.csv``.
     """
-    done = [
+    return max(trained_trials(study), key=lambda t: (t.values[0], -t.number), default=None)
+
+
+def trained_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The trials that trained to the end within the budget (they have weights and a validation metric)."""
+    return [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if t.user_attrs.get("feasible") and t.values
     ]
-    return max(done, key=lambda t: (t.values[0], -t.number), default=None)

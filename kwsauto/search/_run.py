@@ -14,7 +14,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from kwsauto.errors import ConfigError
-from kwsauto.export import EXPORT_FORMATS
+from kwsauto.export import export_files
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
 from kwsauto.search._records import ModelCard, RunSettings, TrialRecord
 from kwsauto.search._run_folder import RunFolder
@@ -113,10 +113,10 @@ class Run:
         return None
 
     def exports(self, number: int) -> dict[str, Path]:
-        """Trial ``number``'s exported files that exist, by their key in :data:`EXPORT_FORMATS` (``tflite_int8``...)."""
+        """Trial ``number``'s exported files that exist, by their key in the one table of export files (``tflite_int8``...)."""
         found = self.exported_card(number)
         if found is None:
             return {}
         folder = found[0]
-        files = {key: folder / name for table in EXPORT_FORMATS.values() for key, name in table.items()}
+        files = {f.key: folder / f.name for f in export_files()}
         return {key: path for key, path in files.items() if path.is_file()}
