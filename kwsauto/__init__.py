@@ -35,7 +35,23 @@ _LAZY = {
     "TrialRecord": "kwsauto.search",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "ModelCard",
+    "Run",
+    "RunSettings",
+    "SearchSettings",
+    "TrialRecord",
+    "__version__",
+    "backbone_footprints",
+    "benchmark",
+    "export_run",
+    "load_run",
+    "predict",
+    "profile",
+    "run_search",
+    "summarize",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kwsauto._io import read_yaml_mapping
-from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto._quiet import quiet
+from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.errors import ConfigError, DataError
 from kwsauto.export._predict import Prediction, predict_files
 from kwsauto.features import compute_features

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from kwsauto import __version__
 from kwsauto.cli._models import cmd_devices, cmd_models, cmd_predict, cmd_profile
 from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
 from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
 from kwsauto.cli._runs import cmd_export, cmd_leaderboard, cmd_search, cmd_train
-from kwsauto import __version__
 from kwsauto.errors import KwsautoError
 
 __all__ = ["main", "build_parser", "EXIT_USER_ERROR", "EXIT_INTERRUPTED"]

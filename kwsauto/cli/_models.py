@@ -7,7 +7,6 @@ import argparse
 from rich.console import Console
 
 
-
 def cmd_devices(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 

@@ -10,9 +10,9 @@ from kwsauto.cli._options import EXIT_INTERRUPTED, dataset_options
 
 
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto._api import run_search
     from kwsauto.device import Budget
     from kwsauto.report import SearchProgress, best_panel, class_metrics_table, leaderboard_table
-    from kwsauto._api import run_search
     from kwsauto.search import SearchSettings
     from kwsauto.units import parse_bytes, parse_duration_s
 

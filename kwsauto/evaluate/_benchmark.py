@@ -22,9 +22,6 @@ import torch
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.device import Budget, check_budget, estimate_footprint, get_device, list_devices
 from kwsauto.errors import ConfigError, KwsautoError
-from kwsauto.export import Int8Graph, quantize_features, run_litert, trace_int8_graph
-from kwsauto.features import FeatureConfig, FeatureExtractor, FeatureSet, compute_features
-from kwsauto.models import create_model
 from kwsauto.evaluate._benchmark_results import (
     VARIANTS,
     BenchmarkReport,
@@ -34,6 +31,9 @@ from kwsauto.evaluate._benchmark_results import (
 )
 from kwsauto.evaluate._latency import LatencyStat, features_latency, litert_latency, onnxruntime_latency
 from kwsauto.evaluate._target import ModelTarget, resolve_targets
+from kwsauto.export import Int8Graph, quantize_features, run_litert, trace_int8_graph
+from kwsauto.features import FeatureConfig, FeatureExtractor, FeatureSet, compute_features
+from kwsauto.models import create_model
 from kwsauto.training import classification_metrics, predict
 
 __all__ = ["benchmark", "device_fits"]

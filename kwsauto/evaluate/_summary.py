@@ -14,10 +14,10 @@ from pathlib import Path
 
 from kwsauto.device import DEFAULT_DEVICE, Footprint, estimate_footprint, get_device
 from kwsauto.errors import ConfigError
+from kwsauto.evaluate._target import resolve_target
 from kwsauto.export import Int8Graph, trace_int8_graph
 from kwsauto.features import FeatureConfig
 from kwsauto.models import create_model
-from kwsauto.evaluate._target import resolve_target
 
 __all__ = ["LayerRow", "ModelSummary", "summarize", "summarize_graph"]
 

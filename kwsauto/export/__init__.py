@@ -3,6 +3,14 @@
 from kwsauto.export._c_array import c_array_source, write_c_array
 from kwsauto.export._formats import EXPORT_FORMATS, ExportFile, export_files
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
+from kwsauto.export._onnx_int8 import (
+    ONNX_INT8_OPS,
+    int8_agreement,
+    onnx_int8_bytes,
+    read_onnx_metadata,
+    write_onnx_int8,
+)
 from kwsauto.export._quantize import (
     QuantizedGraph,
     QuantizedOp,
@@ -10,8 +18,6 @@ from kwsauto.export._quantize import (
     placeholder_quantized_graph,
     quantize_graph,
 )
-from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
-from kwsauto.export._onnx_int8 import ONNX_INT8_OPS, int8_agreement, onnx_int8_bytes, read_onnx_metadata, write_onnx_int8
 from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
 from kwsauto.export._verify import (
     ArenaUsage,

@@ -37,9 +37,9 @@ import numpy as np
 from kwsauto._io import atomic_write_bytes
 from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.export._graph import SUPPORTED_OPS, OpSpec
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._onnx import INPUT_NAME, OUTPUT_NAME
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams
-from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.models._same_padding import tf_same_pads
 
 __all__ = [

@@ -22,8 +22,8 @@ import numpy as np
 
 from kwsauto._io import atomic_write_bytes
 from kwsauto.errors import KwsautoError
-from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._graph import Int8Graph, OpSpec
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams, placeholder_quantized_graph
 
 __all__ = [

@@ -13,8 +13,12 @@ from typing import Any
 
 from torch import nn
 
-from kwsauto.models._checkpoint import BackboneCheckpoint, CheckpointError, load_backbone_checkpoint
-from kwsauto.models._checkpoint import load_canonical_state_dict
+from kwsauto.models._checkpoint import (
+    BackboneCheckpoint,
+    CheckpointError,
+    load_backbone_checkpoint,
+    load_canonical_state_dict,
+)
 from kwsauto.models._names import registry_name
 
 __all__ = [

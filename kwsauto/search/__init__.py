@@ -15,27 +15,34 @@ from kwsauto.search._records import CARD_SCHEMA, ModelCard, RunSettings, TrialRe
 from kwsauto.search._run import Run
 from kwsauto.search._run_folder import LEADERBOARD_COLUMNS, RunFolder
 from kwsauto.search._space import Param, SearchSpace, builtin_spaces, load_space, parse_space
-from kwsauto.search._study import OBJECTIVES, PRUNERS, SAMPLERS, SearchResult, SearchSettings, open_study, run_search
+from kwsauto.search._study import (
+    OBJECTIVES,
+    PRUNERS,
+    SAMPLERS,
+    SearchResult,
+    SearchSettings,
+    open_study,
+    run_search,
+)
 
 __all__ = [
     "CARD_SCHEMA",
-    "ModelCard",
-    "Run",
-    "RunSettings",
-    "TrialRecord",
-    "with_test_accuracy",
     "LEADERBOARD_COLUMNS",
     "OBJECTIVES",
     "PRUNERS",
     "SAMPLERS",
     "SORT_KEYS",
+    "ModelCard",
     "Objective",
     "Param",
+    "Run",
     "RunFolder",
+    "RunSettings",
     "SearchResult",
     "SearchSettings",
     "SearchSpace",
     "TrialListener",
+    "TrialRecord",
     "best_feasible",
     "builtin_spaces",
     "check_trial",
@@ -48,4 +55,5 @@ __all__ = [
     "run_search",
     "trained_trials",
     "trial_row",
+    "with_test_accuracy",
 ]

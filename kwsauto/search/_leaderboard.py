@@ -10,7 +10,7 @@ from optuna.trial import FrozenTrial, TrialState
 from kwsauto.search._records import ModelCard, TrialRecord
 from kwsauto.training import TrialConfig
 
-__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "trained_trials", "with_test_accuracy", "SORT_KEYS"]
+__all__ = ["SORT_KEYS", "best_feasible", "leaderboard_rows", "trained_trials", "trial_row", "with_test_accuracy"]
 
 SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
 

@@ -18,18 +18,18 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from kwsauto._serial import check_choice
 from kwsauto.data import DatasetOptions, load_dataset
 from kwsauto.device import DEFAULT_DEVICE, Budget, get_device
-from kwsauto._serial import check_choice
 from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
 from kwsauto.search._enqueue import enqueue_from
 from kwsauto.search._export import export_trial
 from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
-from kwsauto.search._records import ModelCard, RunSettings
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
+from kwsauto.search._records import ModelCard, RunSettings
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
 from kwsauto.search._storage import OWNER_ATTR, fail_stale_trials, make_storage, owner_tag, redact_url

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.trial import TrialState, create_trial
+from optuna.trial import create_trial
 
 from kwsauto.device import Budget
 from kwsauto.errors import ConfigError, OutputError
@@ -77,4 +77,4 @@ def test_a_folder_without_run_json_or_journal_is_a_one_line_error(tmp_path: Path
     folder = _run_folder(tmp_path / "run", [])
     folder.storage_path.unlink()
     with pytest.raises(ConfigError, match="has no study.journal"):
-        Run.open(folder.path).study
+        _ = Run.open(folder.path).study
