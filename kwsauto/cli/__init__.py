@@ -76,12 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="export a trial of a search (default: the best) and verify it in TFLM")
     e.add_argument("run_dir", type=Path)
     e.add_argument("--trial", type=int, help="trial number (default: the best feasible trial)")
-    e.add_argument("--format", default="tflite,onnx,c", help="comma-separated: tflite, onnx, c (default: all)")
+    e.add_argument("--format", help="comma-separated: tflite, onnx, c (default: all)")
 
     pr = sub.add_parser("predict", help="top-k labels of audio files with an exported .tflite or .onnx model")
     pr.add_argument("model", type=Path)
     pr.add_argument("files", type=Path, nargs="+")
-    pr.add_argument("--top", type=int, default=3)
+    pr.add_argument("--top", type=int, help="labels per file (default 3)")
 
     pf = sub.add_parser("profile", help="run a .tflite in TFLite Micro: measured arena, flash, estimated latency")
     pf.add_argument("model", type=Path)
@@ -89,9 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list the device profiles")
     m = sub.add_parser("models", help="every backbone with its footprint on a device")
-    m.add_argument("--device", default="cortex-m4f-80mhz")
+    m.add_argument("--device", help="device (default cortex-m4f-80mhz)")
     m.add_argument("--budget", help="mark the models whose RAM fits, e.g. 64KB")
-    m.add_argument("--classes", type=int, default=12, help="number of classes for the head (default 12)")
+    m.add_argument("--classes", type=int, help="number of classes for the head (default 12)")
     b = sub.add_parser("benchmark", help="test accuracy per runtime, footprint on every device, measured host latency")
     b.add_argument("target", type=Path, help="run folder, trial folder (RUN/trials/0003), or .tflite/.onnx with its card.json")
     b.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--flash", help="flash budget, e.g. 512KB (any of --budget/--flash/--latency replaces the run's budget)")
     b.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
     b.add_argument("--data", type=Path, help="dataset folder of the test split (default: the one run.json or card.json names)")
-    b.add_argument("--repeats", type=int, default=100, help="timed runs per latency stage, after 10 warm-up runs (default 100)")
+    b.add_argument("--repeats", type=int, help="timed runs per latency stage, after 10 warm-up runs (default 100)")
     b.add_argument("--json", type=Path, help="also write the numbers to this JSON file (for CI)")
     b.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 

@@ -30,10 +30,14 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.pretrain import PRETRAIN_FEATURES
     from kwsauto.units import format_bytes, parse_bytes
 
-    rows = backbone_footprints(args.device, args.classes, parse_bytes(args.budget) if args.budget else None)
+    given = {"device": args.device, "classes": args.classes}
+    rows = backbone_footprints(
+        **{k: v for k, v in given.items() if v is not None},
+        ram_budget_bytes=parse_bytes(args.budget) if args.budget else None,
+    )
     _, frames, coeffs = PRETRAIN_FEATURES.shape  # what the shipped backbones were trained on
-    device = rows[0].footprint.device
-    table = Table(title=f"Models on {device} (MFE {frames}x{coeffs}, {args.classes} classes)")
+    device, classes = rows[0].footprint.device, rows[0].classes
+    table = Table(title=f"Models on {device} (MFE {frames}x{coeffs}, {classes} classes)")
     for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits", "pretrained"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
     for row in rows:
@@ -58,10 +62,10 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
 
     from kwsauto._api import predict
 
-    predictions = predict(args.model, args.files, top_k=args.top)
+    predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top else {}))
     table = Table(title=f"Predictions · {args.model.name}")
     table.add_column("file")
-    for k in range(args.top):
+    for k in range(max((len(p.top) for p in predictions), default=0)):
         table.add_column(f"#{k + 1}")
     for p in predictions:
         table.add_row(str(p.path), *(f"{label} {score:.2f}" for label, score in p.top))

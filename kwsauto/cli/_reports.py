@@ -21,8 +21,8 @@ def cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
             latency_ms=args.latency,
         )
     report = benchmark(
-        args.target, trial=args.trial, top=args.top, budget=budget, data=args.data, repeats=args.repeats,
-        storage=args.storage,
+        args.target, trial=args.trial, top=args.top, budget=budget, data=args.data, storage=args.storage,
+        **({"repeats": args.repeats} if args.repeats is not None else {}),
     )
     console.print(benchmark_view(report))
     if args.json:

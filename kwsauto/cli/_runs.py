@@ -114,6 +114,6 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from kwsauto._api import export_run
     from kwsauto.report import best_panel
 
-    out, card = export_run(args.run_dir, args.trial, args.format)
+    out, card = export_run(args.run_dir, args.trial, **({"formats": args.format} if args.format else {}))
     console.print(best_panel(card, out.parent if out.name == "best" else out, files_dir=out))
     return 0

@@ -23,6 +23,7 @@ class BackboneFootprint:
     """
 
     name: str
+    classes: int
     footprint: Footprint
     fits: bool
     pretrained: Path | None = None
@@ -45,7 +46,7 @@ def backbone_footprints(
         f = footprint_of(TrialConfig(PRETRAIN_FEATURES, ModelSpec(entry.arch, entry.width)), labels, profile)
         recipe = (shipped_recipe(name) or {}) if name in shipped else {}
         rows.append(BackboneFootprint(
-            name, f, f.ram_bytes <= budget and f.flash_bytes <= profile.flash_bytes, shipped.get(name),
+            name, classes, f, f.ram_bytes <= budget and f.flash_bytes <= profile.flash_bytes, shipped.get(name),
             recipe.get("val_accuracy"),
         ))
     return rows
