@@ -14,7 +14,7 @@ from kwsauto.search._objective import Objective, TrialListener
 from kwsauto.search._records import CARD_SCHEMA, ModelCard, RunSettings, TrialRecord
 from kwsauto.search._run import Run
 from kwsauto.search._run_folder import LEADERBOARD_COLUMNS, RunFolder
-from kwsauto.search._space import Param, SearchSpace, builtin_spaces, load_space, parse_space
+from kwsauto.search._space import Param, SearchSpace, builtin_seeds, builtin_spaces, load_space, parse_space
 from kwsauto.search._study import (
     OBJECTIVES,
     PRUNERS,
@@ -44,6 +44,7 @@ __all__ = [
     "TrialListener",
     "TrialRecord",
     "best_feasible",
+    "builtin_seeds",
     "builtin_spaces",
     "check_trial",
     "ensure_space_can_fit",
