@@ -28,6 +28,7 @@ py="$work/venv/bin/python"
 echo "$deps" > "$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_kwsauto_ci_deps.pth"
 "$py" -m pip install --quiet --no-deps --no-index "$wheel"
 cd "$work"
+unset PYTHONPATH  # nothing may reach the source tree from here
 "$py" - "$repo" <<'PY'
 import sys
 from pathlib import Path
