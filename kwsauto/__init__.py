@@ -1,24 +1,60 @@
 """kwsauto: keyword-spotting AutoML for microcontrollers.
 
 ``run_search`` finds the most accurate model that fits a device budget; ``train`` trains one config;
-``load_run`` reads a run folder back. The ``kwsauto`` command is a thin shell over these.
+``load_run`` opens a run folder (a :class:`Run`); ``export_run`` exports one of its trials; ``predict`` runs an
+exported model on audio files. ``profile``, ``benchmark``, ``summarize`` and ``backbone_footprints`` measure a
+model. The ``kwsauto`` command is a thin shell over these; they are quiet unless asked (``verbose=True``).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "run_search", "train", "load_run", "export_run", "SearchSettings"]
+if TYPE_CHECKING:  # the names below load torch and Lightning: imported when first used
+    from kwsauto._api import export_run, load_run, predict, run_search, train
+    from kwsauto.evaluate import backbone_footprints, benchmark, profile, summarize
+    from kwsauto.search import ModelCard, Run, RunSettings, SearchSettings, TrialRecord
+
+_LAZY = {
+    "run_search": "kwsauto._api",
+    "train": "kwsauto._api",
+    "load_run": "kwsauto._api",
+    "export_run": "kwsauto._api",
+    "predict": "kwsauto._api",
+    "profile": "kwsauto.evaluate",
+    "benchmark": "kwsauto.evaluate",
+    "summarize": "kwsauto.evaluate",
+    "backbone_footprints": "kwsauto.evaluate",
+    "SearchSettings": "kwsauto.search",
+    "Run": "kwsauto.search",
+    "RunSettings": "kwsauto.search",
+    "ModelCard": "kwsauto.search",
+    "TrialRecord": "kwsauto.search",
+}
+
+__all__ = [
+    "ModelCard",
+    "Run",
+    "RunSettings",
+    "SearchSettings",
+    "TrialRecord",
+    "__version__",
+    "backbone_footprints",
+    "benchmark",
+    "export_run",
+    "load_run",
+    "predict",
+    "profile",
+    "run_search",
+    "summarize",
+    "train",
+]
 
 
-def __getattr__(name: str):
-    # Lazy: `import kwsauto` stays cheap; torch and Lightning load when the API is first used.
-    if name in ("train", "load_run", "export_run"):
-        from kwsauto import _api
-
-        return getattr(_api, name)
-    if name in ("run_search", "SearchSettings"):
-        from kwsauto.search import _study
-
-        return getattr(_study, name)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'kwsauto' has no attribute {name!r}")

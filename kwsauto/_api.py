@@ -1,19 +1,32 @@
-"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``."""
+"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``, ``export_run``, ``predict``.
+
+The measuring calls (``profile``, ``benchmark``, ``summarize``, ``backbone_footprints``) live in
+:mod:`kwsauto.evaluate`; ``import kwsauto`` reaches them all. Calls are quiet unless ``verbose=True``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kwsauto._io import read_yaml_mapping
+from kwsauto._quiet import quiet
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
-from kwsauto.errors import ConfigError
+from kwsauto.errors import ConfigError, DataError
+from kwsauto.export._predict import Prediction, predict_files
 from kwsauto.features import compute_features
-from kwsauto.search import RunFolder, leaderboard_rows, open_study, run_search
+from kwsauto.search import ModelCard, Run, SearchResult, SearchSettings, TrialListener
+from kwsauto.search import run_search as _run_search
 from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
 
-__all__ = ["run_search", "train", "load_run", "export_run", "load_trial_config", "TrainOutcome", "RunSummary"]
+__all__ = ["run_search", "train", "load_run", "export_run", "predict", "load_trial_config", "TrainOutcome"]
+
+
+def run_search(settings: SearchSettings, listener: TrialListener | None = None, *, verbose: bool = False) -> SearchResult:
+    """Run (or resume) the search ``settings`` describe and export its best feasible model (see
+    :func:`kwsauto.search.run_search`); ``verbose`` lets Optuna's and Lightning's messages through."""
+    with quiet(not verbose):
+        return _run_search(settings, listener)
 
 
 def load_trial_config(path: str | Path | None, pretrained: bool | str | None = None) -> TrialConfig:
@@ -59,6 +72,7 @@ def train(
     dataset: DatasetOptions | None = None,
     cache_dir: Path | None = None,
     listener=None,
+    verbose: bool = False,
 ) -> TrainOutcome:
     """One training run without a search; the result carries test-split metrics."""
     config = config or TrialConfig()
@@ -68,64 +82,54 @@ def train(
         data = ensure_demo_dataset(cache_dir)
     index = load_dataset(data, dataset)
     features = compute_features(index, config.features, cache_dir=cache_dir)
-    result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True)
+    with quiet(not verbose):
+        result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True)
     return TrainOutcome(index, config, result)
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    run: RunFolder
-    settings: dict[str, Any]
-    rows: list[dict[str, Any]]
-    card: dict[str, Any] | None
+def load_run(path: str | Path, storage: str | None = None) -> Run:
+    """Open a run folder: its settings, its study (``.study``, ``.rows()``) and the chosen model's ``.card``.
 
-
-def load_run(path: str | Path, storage: str | None = None) -> RunSummary:
-    """Read a run folder back: its settings, every trial from the study, and the chosen model's card."""
-    run = RunFolder(Path(path))
-    settings = run.read_settings()
-    if storage is None and not run.storage_path.is_file():
-        raise ConfigError(f"{run.path} has no study.journal; it is not a finished or running search.")
-    study = open_study(run, settings["study"], storage=storage)
-    card = run.read_card() if (run.best_dir / "card.json").is_file() else None
-    rows = leaderboard_rows(study)
-    if card is not None:
-        for row in rows:
-            if row["number"] == card["trial"]:
-                row["test_accuracy"] = card["metrics"]["test_accuracy"]
-    return RunSummary(run, settings, rows, card)
-
-
+    ``storage``: the study's database URL when it is not the folder's journal.
+    """
+    run = Run.open(path, storage)
+    run.study  # noqa: B018  (opening the study now makes a folder without one a clear error here)
+    return run
 
 
 def export_run(
     path: str | Path, trial: int | None = None, formats: str | tuple[str, ...] = "tflite,onnx,c", cache_dir: Path | None = None
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, ModelCard]:
     """Export a trial of a finished search (default: its best feasible trial); returns the folder and card."""
-    from kwsauto.device import Budget, get_device
-    from kwsauto.search import best_feasible
+    from kwsauto.device import get_device
     from kwsauto.search._export import export_trial, parse_formats
 
-    run = RunFolder(Path(path))
-    settings = run.read_settings()
-    study = open_study(run, settings["study"])
-    chosen = best_feasible(study) if trial is None else next((t for t in study.trials if t.number == trial), None)
-    if chosen is None:
-        raise ConfigError(
-            f"{run.path} has no trial {trial}." if trial is not None else f"{run.path} has no finished feasible trial to export."
-        )
-    if chosen.state.name != "COMPLETE" or not chosen.user_attrs.get("feasible"):
-        raise ConfigError(
-            f"Trial {chosen.number} of {run.path} was not trained to the end (state {chosen.state.name.lower()}, "
-            f"feasible {chosen.user_attrs.get('feasible')}); pick a trained trial from `kwsauto leaderboard`."
-        )
-    index = load_dataset(settings["data"], run.dataset_options())
+    run = Run.open(path)
+    chosen = run.trained_trial(trial)
+    settings = run.settings
+    index = load_dataset(settings.data, settings.dataset)
     config = TrialConfig.from_dict(chosen.user_attrs["config"])
     features = compute_features(index, config.features, cache_dir=cache_dir)
-    best = best_feasible(study)
-    out = run.best_dir if best is not None and best.number == chosen.number else run.trial_dir(chosen.number) / "export"
-    card = export_trial(
-        chosen, features, index, run, get_device(settings["device"]), Budget(**settings["budget"]), settings,
-        formats=parse_formats(formats), out=out,
-    )
+    out = run.export_dir(chosen.number)
+    with quiet():
+        card = export_trial(
+            chosen, features, index, run.folder, get_device(settings.device), settings.budget, settings,
+            formats=parse_formats(formats), out=out,
+        )
     return out, card
+
+
+def predict(model: str | Path, files: list[str | Path], top_k: int = 3) -> list[Prediction]:
+    """The ``top_k`` labels of each audio file by an exported .tflite or .onnx model, best first.
+
+    The model's labels and feature parameters come from the ``card.json`` beside it, else from its metadata.
+    """
+    from kwsauto.evaluate import resolve_target
+
+    for path in files:
+        if not Path(path).is_file():
+            raise DataError(f"Audio file {path} does not exist.")
+    target = resolve_target(model)
+    if target.features is None or not target.labels:
+        raise ConfigError(f"{model} carries no labels or feature parameters and has no card.json beside it.")
+    return predict_files(Path(model), [Path(f) for f in files], top_k, info=(target.labels, target.features))

@@ -29,7 +29,14 @@ class DataError(KwsautoError):
 
 
 class ConfigError(KwsautoError, ValueError):
-    """A setting, name or search space that is not valid."""
+    """A setting, name or search space that is not valid.
+
+    ``field``: the settings field the message starts with (``n_trials``), so the CLI can name its flag instead.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class BudgetError(KwsautoError):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from kwsauto import __version__
 from kwsauto.cli._models import cmd_devices, cmd_firmware, cmd_models, cmd_predict, cmd_profile
 from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kwsauto", description="Keyword-spotting AutoML for microcontrollers, offline on your laptop."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--version", action="version", version=f"kwsauto {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("search", help="search for the most accurate model that fits the budget")
@@ -36,18 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", help="RAM budget for TFLM arena + DSP, e.g. 64KB (default: the device's RAM)")
     s.add_argument("--flash", help="flash budget, e.g. 512KB (default: the device's flash)")
     s.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
-    s.add_argument("--device", default="cortex-m4f-80mhz", help="target device (see `kwsauto devices`)")
-    s.add_argument("--trials", type=int, default=20, help="trials in the study, counting earlier runs (default 20)")
+    s.add_argument("--device", help="target device (see `kwsauto devices`; default cortex-m4f-80mhz)")
+    s.add_argument("--trials", type=int, help="trials in the study, counting earlier runs (default 20)")
     s.add_argument("--time-limit", help="wall-clock limit for this invocation, e.g. 15m or 1h")
     s.add_argument("--space", help="search space: built-in name or YAML file (default: 'default'; 'quick' for the demo)")
     s.add_argument("--out", type=Path, help="run folder (default: runs/<study>)")
     s.add_argument("--study", help="study name (default: the data folder's name, or 'demo')")
-    s.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    s.add_argument("--sampler", default="tpe", help="Optuna sampler: tpe (default), random, nsga2")
-    s.add_argument("--pruner", default="median", help="median (default), hyperband or none")
-    s.add_argument("--objective", default="accuracy", help="accuracy (default) or pareto (accuracy vs RAM and latency)")
-    s.add_argument("--metric", default="accuracy", help="validation metric to maximize: accuracy (default) or macro_f1")
-    s.add_argument("--workers", type=int, default=1, help="trial processes on this machine sharing the study")
+    s.add_argument("--seed", type=int, help="sampler seed (default 0)")
+    s.add_argument("--sampler", help="Optuna sampler: tpe (default), random, nsga2")
+    s.add_argument("--pruner", help="median (default), hyperband or none")
+    s.add_argument("--objective", help="accuracy (default) or pareto (accuracy vs RAM and latency)")
+    s.add_argument("--metric", help="validation metric to maximize: accuracy (default) or macro_f1")
+    s.add_argument("--workers", type=int, help="trial processes on this machine sharing the study (default 1)")
     s.add_argument("--storage", help="shared study storage, e.g. postgresql://user@host/db (default: the run folder)")
     s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
     s.add_argument("--no-seeds", action="store_true", help="skip the built-in space's known-good first configurations")
@@ -74,16 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="export a trial of a search (default: the best) and verify it in TFLM")
     e.add_argument("run_dir", type=Path)
     e.add_argument("--trial", type=int, help="trial number (default: the best feasible trial)")
-    e.add_argument("--format", default="tflite,onnx,c", help="comma-separated: tflite, onnx, c (default: all)")
+    e.add_argument("--format", help="comma-separated: tflite, onnx, c (default: all)")
 
     pr = sub.add_parser("predict", help="top-k labels of audio files with an exported .tflite or .onnx model")
     pr.add_argument("model", type=Path)
     pr.add_argument("files", type=Path, nargs="+")
-    pr.add_argument("--top", type=int, default=3)
+    pr.add_argument("--top", type=int, help="labels per file (default 3)")
 
     pf = sub.add_parser("profile", help="run a .tflite in TFLite Micro: measured arena, flash, estimated latency")
     pf.add_argument("model", type=Path)
-    pf.add_argument("--device", default="cortex-m4f-80mhz")
+    pf.add_argument("--device", help="device to estimate for (default: the run's, else cortex-m4f-80mhz)")
 
     fw = sub.add_parser("firmware", help="write the C front end, kws_model_settings.h and a host example for a .tflite")
     fw.add_argument("model", type=Path, help="a kwsauto int8 .tflite (its metadata holds labels and features)")
@@ -92,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list the device profiles")
     m = sub.add_parser("models", help="every backbone with its footprint on a device")
-    m.add_argument("--device", default="cortex-m4f-80mhz")
+    m.add_argument("--device", help="device (default cortex-m4f-80mhz)")
     m.add_argument("--budget", help="mark the models whose RAM fits, e.g. 64KB")
-    m.add_argument("--classes", type=int, default=12, help="number of classes for the head (default 12)")
+    m.add_argument("--classes", type=int, help="number of classes for the head (default 12)")
     b = sub.add_parser("benchmark", help="test accuracy per runtime, footprint on every device, measured host latency")
     b.add_argument("target", type=Path, help="run folder, trial folder (RUN/trials/0003), or .tflite/.onnx with its card.json")
     b.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
@@ -103,14 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--flash", help="flash budget, e.g. 512KB (any of --budget/--flash/--latency replaces the run's budget)")
     b.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
     b.add_argument("--data", type=Path, help="dataset folder of the test split (default: the one run.json or card.json names)")
-    b.add_argument("--repeats", type=int, default=100, help="timed runs per latency stage, after 10 warm-up runs (default 100)")
+    b.add_argument("--repeats", type=int, help="timed runs per latency stage, after 10 warm-up runs (default 100)")
     b.add_argument("--json", type=Path, help="also write the numbers to this JSON file (for CI)")
     b.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 
     su = sub.add_parser("summary", help="a model layer by layer: op, shape, params, MACs, activations, peak RAM")
     su.add_argument("target", type=Path, help=".tflite model, run folder (its chosen model) or trial folder")
     su.add_argument("--trial", type=int, help="trial of the run (default: the chosen model)")
-    su.add_argument("--device", default="cortex-m4f-80mhz", help="device whose memory plan marks the peak (default cortex-m4f-80mhz)")
+    su.add_argument("--device", help="device whose memory plan marks the peak (default: the run's, else cortex-m4f-80mhz)")
     su.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 
     add_pretrain_parser(sub)
@@ -134,11 +136,23 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     except KwsautoError as exc:
         if args.debug:
             raise
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/] {_in_flags(exc)}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         return EXIT_INTERRUPTED
+
+
+# a settings field → the flag that sets it, where the two names differ
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study"}
+
+
+def _in_flags(exc: KwsautoError) -> str:
+    """The API's message with the settings field it starts with named as the CLI's flag."""
+    message, field = str(exc), getattr(exc, "field", None)
+    if field and message.startswith(field):
+        return _FLAGS.get(field, "--" + field.replace("_", "-")) + message[len(field):]
+    return message
 
 
 def _tame_openmp_spinning() -> None:
@@ -155,7 +169,9 @@ def _configure_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import lightning.pytorch  # noqa: F401  (sets its loggers' levels on import; ours must come after)
 
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "torch", "onnxruntime", "onnxscript"):
+    from kwsauto._quiet import NOISY_LOGGERS
+
+    for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
     import optuna
 

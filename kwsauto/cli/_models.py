@@ -6,8 +6,6 @@ import argparse
 
 from rich.console import Console
 
-from kwsauto.errors import KwsautoError
-
 
 def cmd_devices(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
@@ -28,33 +26,33 @@ def cmd_devices(args: argparse.Namespace, console: Console) -> int:
 def cmd_models(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from kwsauto.device import get_device
-    from kwsauto.models import ModelSpec, list_models, resolve, shipped_backbones, shipped_recipe
+    from kwsauto.evaluate import backbone_footprints
     from kwsauto.pretrain import PRETRAIN_FEATURES
-    from kwsauto.search._feasibility import footprint_of
-    from kwsauto.training import TrialConfig
     from kwsauto.units import format_bytes, parse_bytes
 
-    device = get_device(args.device)
-    budget = parse_bytes(args.budget) if args.budget else device.ram_bytes
-    features = PRETRAIN_FEATURES  # what the shipped backbones were trained on
-    _, frames, coeffs = features.shape
-    table = Table(title=f"Models on {device.name} (MFE {frames}x{coeffs}, {args.classes} classes)")
+    given = {"device": args.device, "classes": args.classes}
+    rows = backbone_footprints(
+        **{k: v for k, v in given.items() if v is not None},
+        ram_budget_bytes=parse_bytes(args.budget) if args.budget else None,
+    )
+    _, frames, coeffs = PRETRAIN_FEATURES.shape  # what the shipped backbones were trained on
+    device, classes = rows[0].footprint.device, rows[0].classes
+    table = Table(title=f"Models on {device} (MFE {frames}x{coeffs}, {classes} classes)")
     for col in ("model", "params", "MACs", "RAM", "flash", "latency", "fits", "pretrained"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
-    labels = tuple(f"class{i}" for i in range(args.classes))
-    shipped = shipped_backbones()
-    for name in list_models():
-        entry = resolve(name)
-        f = footprint_of(TrialConfig(features, ModelSpec(entry.arch, entry.width)), labels, device)
-        fits = f.ram_bytes <= budget and f.flash_bytes <= device.flash_bytes
+    for row in rows:
+        f = row.footprint
+        pretrained = "-" if row.pretrained is None else (
+            "yes" if row.pretrained_val_accuracy is None else f"yes (val {row.pretrained_val_accuracy:.2f})"
+        )
         table.add_row(
-            name, f"{f.params:,}", f"{f.macs / 1e6:.2f} M", format_bytes(f.ram_bytes), format_bytes(f.flash_bytes),
-            f"{f.latency_ms:.0f} ms", "[green]yes[/]" if fits else "[red]no[/]", _pretrained_cell(name, shipped, shipped_recipe),
+            row.name, f"{f.params:,}", f"{f.macs / 1e6:.2f} M", format_bytes(f.ram_bytes), format_bytes(f.flash_bytes),
+            f"{f.latency_ms:.0f} ms", "[green]yes[/]" if row.fits else "[red]no[/]", pretrained,
         )
     console.print(table)
+    shipped = [row.pretrained for row in rows if row.pretrained is not None]
     if shipped:
-        console.print(f"[dim]Pretrained: backbones shipped in {next(iter(shipped.values())).parent} (val = accuracy on "
+        console.print(f"[dim]Pretrained: backbones shipped in {shipped[0].parent} (val = accuracy on "
                       "held-out voices of the pretraining corpus); recipes beside them.[/]")
     return 0
 
@@ -62,17 +60,14 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
 def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from kwsauto.errors import DataError
-    from kwsauto.export._predict import predict_files
+    from kwsauto._api import predict
 
-    for path in args.files:
-        if not path.is_file():
-            raise DataError(f"Audio file {path} does not exist.")
+    predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top else {}))
     table = Table(title=f"Predictions · {args.model.name}")
     table.add_column("file")
-    for k in range(args.top):
+    for k in range(max((len(p.top) for p in predictions), default=0)):
         table.add_column(f"#{k + 1}")
-    for p in predict_files(args.model, args.files, top_k=args.top):
+    for p in predictions:
         table.add_row(str(p.path), *(f"{label} {score:.2f}" for label, score in p.top))
     console.print(table)
     return 0
@@ -81,29 +76,19 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
 def cmd_profile(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from kwsauto.device import estimate_footprint, get_device
-    from kwsauto.export import tflm_arena_usage
-    from kwsauto.export._predict import load_model_info
-    from kwsauto.export._tflite_reader import read_int8_graph
-    from kwsauto.features import FeatureConfig
+    from kwsauto.evaluate import profile
     from kwsauto.units import format_bytes
 
-    device = get_device(args.device)
-    graph = read_int8_graph(args.model)
-    usage = tflm_arena_usage(args.model)
-    try:
-        labels, features = load_model_info(args.model)
-    except KwsautoError:
-        labels, features = (), FeatureConfig()
-    estimate = estimate_footprint(graph, features, device, labels)
-    table = Table(title=f"{args.model.name} on {device.name}", show_header=False)
+    p = profile(args.model, args.device)
+    usage, estimate = p.arena, p.estimate
+    table = Table(title=f"{args.model.name} on {estimate.device}", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("TFLM arena, measured", f"{format_bytes(usage.used_bytes)} (head {format_bytes(usage.head_bytes)}, tail {format_bytes(usage.tail_bytes)})")
     table.add_row("TFLM arena, estimated for device", format_bytes(estimate.arena_bytes))
     table.add_row("DSP RAM", format_bytes(estimate.dsp_ram_bytes))
-    table.add_row("flash: model + kernels", f"{format_bytes(args.model.stat().st_size)} + {format_bytes(estimate.code_bytes)}")
-    table.add_row("MACs / params", f"{graph.macs / 1e6:.2f} M / {graph.params:,}")
+    table.add_row("flash: model + kernels", f"{format_bytes(p.model_bytes)} + {format_bytes(estimate.code_bytes)}")
+    table.add_row("MACs / params", f"{p.macs / 1e6:.2f} M / {p.params:,}")
     table.add_row("latency (DSP + inference)", f"{estimate.latency_ms:.1f} ms ({estimate.dsp_ms:.1f} + {estimate.inference_ms:.1f})")
     console.print(table)
     console.print("[dim]Measured with the tflite-micro package (64-bit host build, reference kernels); the device "
@@ -134,10 +119,3 @@ def cmd_firmware(args: argparse.Namespace, console: Console) -> int:
     console.print(table)
     return 0
 
-
-def _pretrained_cell(name: str, shipped: dict, recipe_of) -> str:
-    if name not in shipped:
-        return "-"
-    recipe = recipe_of(name) or {}
-    accuracy = recipe.get("val_accuracy")
-    return f"yes (val {accuracy:.2f})" if accuracy is not None else "yes"

@@ -9,7 +9,8 @@ from rich.console import Console
 
 def cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.device import Budget
-    from kwsauto.report import benchmark, benchmark_view, write_benchmark_json
+    from kwsauto.evaluate import benchmark, write_benchmark_json
+    from kwsauto.report import benchmark_view
     from kwsauto.units import parse_bytes
 
     budget = None
@@ -20,8 +21,8 @@ def cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
             latency_ms=args.latency,
         )
     report = benchmark(
-        args.target, trial=args.trial, top=args.top, budget=budget, data=args.data, repeats=args.repeats,
-        storage=args.storage,
+        args.target, trial=args.trial, top=args.top, budget=budget, data=args.data, storage=args.storage,
+        **({"repeats": args.repeats} if args.repeats is not None else {}),
     )
     console.print(benchmark_view(report))
     if args.json:
@@ -30,7 +31,8 @@ def cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_summary(args: argparse.Namespace, console: Console) -> int:
-    from kwsauto.report import summarize, summary_table
+    from kwsauto.evaluate import summarize
+    from kwsauto.report import summary_table
 
     summary = summarize(args.target, trial=args.trial, device=args.device, storage=args.storage)
     console.print(summary_table(summary))

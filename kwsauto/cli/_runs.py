@@ -10,11 +10,30 @@ from kwsauto.cli._options import EXIT_INTERRUPTED, dataset_options
 
 
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
+    from kwsauto._api import run_search
     from kwsauto.device import Budget
     from kwsauto.report import SearchProgress, best_panel, class_metrics_table, leaderboard_table
-    from kwsauto.search import SearchSettings, run_search
+    from kwsauto.search import SearchSettings
     from kwsauto.units import parse_bytes, parse_duration_s
 
+    given = {
+        "device": args.device,
+        "space": args.space,
+        "n_trials": args.trials,
+        "time_limit_s": parse_duration_s(args.time_limit) if args.time_limit else None,
+        "out": args.out,
+        "study_name": args.study,
+        "seed": args.seed,
+        "sampler": args.sampler,
+        "pruner": args.pruner,
+        "objective": args.objective,
+        "metric": args.metric,
+        "workers": args.workers,
+        "storage": args.storage,
+        "enqueue": args.enqueue,
+        "pretrained": args.pretrained,
+        "expert": args.expert,
+    }
     settings = SearchSettings(
         data=args.data,
         budget=Budget(
@@ -22,39 +41,25 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
             flash_bytes=parse_bytes(args.flash) if args.flash else None,
             latency_ms=args.latency,
         ),
-        device=args.device,
-        space=args.space or ("quick" if args.data is None else "default"),
-        n_trials=args.trials,
-        time_limit_s=parse_duration_s(args.time_limit) if args.time_limit else None,
-        out=args.out,
-        study_name=args.study,
-        seed=args.seed,
-        sampler=args.sampler,
-        pruner=args.pruner,
-        objective=args.objective,
-        metric=args.metric,
-        workers=args.workers,
-        storage=args.storage,
-        enqueue=args.enqueue,
         seeds=not args.no_seeds,
-        pretrained=args.pretrained,
         dataset=dataset_options(args),
-        expert=args.expert,
+        **{name: value for name, value in given.items() if value is not None},  # the rest: SearchSettings' defaults
     )
     if args.data is None:
         console.print("[dim]No data folder given: the built-in demo dataset (synthetic espeak-ng voices) and the quick "
                       "search space (small MobileNetV1s fine-tuned from kwsauto's pretrained backbones).[/]")
-    with SearchProgress(console, args.trials) as progress:
-        result = run_search(settings, progress)
+    with SearchProgress(console, settings.n_trials) as progress:
+        result = run_search(settings, progress, verbose=args.debug)
     compact = console.width < 110
     console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
     if result.pareto is not None:
         console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
         console.print(f"[dim]{result.run.path / 'pareto.csv'}, {result.run.path / 'pareto.png'}[/]")
     if result.card is not None:
+        metrics = result.card.metrics
         console.print(class_metrics_table(
-            {"per_class": result.card["metrics"]["test_per_class"], "accuracy": result.card["metrics"]["test_accuracy"],
-             "macro_f1": result.card["metrics"]["test_macro_f1"]}, title="Chosen model · test split, per class"))
+            {"per_class": metrics.test_per_class, "accuracy": metrics.test_accuracy, "macro_f1": metrics.test_macro_f1},
+            title="Chosen model · test split, per class"))
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
@@ -97,11 +102,11 @@ def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
 
     if args.sort not in SORT_KEYS:
         raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
-    summary = load_run(args.run_dir, storage=args.storage)
-    rows = sort_rows(summary.rows, args.sort, feasible_only=args.feasible)
-    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {summary.settings['study']}", compact=console.width < 110))
-    if summary.card is not None:
-        console.print(best_panel(summary.card, summary.run.path))
+    run = load_run(args.run_dir, storage=args.storage)
+    rows = sort_rows(run.rows(), args.sort, feasible_only=args.feasible)
+    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110))
+    if run.card is not None:
+        console.print(best_panel(run.card, run.path))
     return 0
 
 
@@ -109,6 +114,6 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from kwsauto._api import export_run
     from kwsauto.report import best_panel
 
-    out, card = export_run(args.run_dir, args.trial, args.format)
+    out, card = export_run(args.run_dir, args.trial, **({"formats": args.format} if args.format else {}))
     console.print(best_panel(card, out.parent if out.name == "best" else out, files_dir=out))
     return 0

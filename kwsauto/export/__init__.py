@@ -4,8 +4,9 @@ from kwsauto.export._c_array import c_array_source, write_c_array
 from kwsauto.export._firmware import FIRMWARE_FILES, FirmwareFiles, ModelIO, read_model_io, write_firmware
 from kwsauto.export._frontend_c import InputQuant, frontend_sources, write_frontend
 from kwsauto.export._frontend_host import CFrontend, FrontendRam, frontend_ram
+from kwsauto.export._formats import EXPORT_FORMATS, ExportFile, export_files
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
-from kwsauto.export._metadata import METADATA_NAME, metadata_json
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._onnx_int8 import (
     ONNX_INT8_OPS,
     int8_agreement,
@@ -35,7 +36,10 @@ from kwsauto.export._verify import (
 
 __all__ = [
     "FIRMWARE_FILES",
+    "EXPORT_FORMATS",
+    "ExportFile",
     "METADATA_NAME",
+    "MissingMetadataError",
     "ONNX_INT8_OPS",
     "SUPPORTED_OPS",
     "ArenaUsage",
@@ -54,6 +58,7 @@ __all__ = [
     "dequantize_outputs",
     "frontend_ram",
     "frontend_sources",
+    "export_files",
     "int8_agreement",
     "metadata_json",
     "onnx_int8_bytes",

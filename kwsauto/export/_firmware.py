@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kwsauto._io import atomic_write_text
 from kwsauto.errors import ConfigError, KwsautoError
+from kwsauto.export._formats import EXPORT_FORMATS
 from kwsauto.export._frontend_c import InputQuant, _float, check_expressible, frontend_sources
 from kwsauto.export._frontend_host import FrontendRam, c_compiler, frontend_ram
 from kwsauto.export._tflite import read_tflite_metadata
@@ -25,13 +26,7 @@ __all__ = ["FIRMWARE_FILES", "TFLM_RESOLVER_METHODS", "FirmwareFiles", "ModelIO"
 
 _LOGGER = logging.getLogger(__name__)
 # card.json key → file name, for everything written beside model_int8.tflite
-FIRMWARE_FILES = {
-    "c_frontend_header": "kws_frontend.h",
-    "c_frontend_source": "kws_frontend.c",
-    "c_model_settings": "kws_model_settings.h",
-    "c_example": "main.c",
-    "readme": "README.md",
-}
+FIRMWARE_FILES = {f.key: f.name for f in EXPORT_FORMATS["tflite"][1:]}
 # TFLite builtin → the MicroMutableOpResolver method that registers its kernel
 TFLM_RESOLVER_METHODS = {
     "CONV_2D": "AddConv2D",

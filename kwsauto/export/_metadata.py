@@ -10,9 +10,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["METADATA_NAME", "metadata_json"]
+from kwsauto.errors import KwsautoError
+
+__all__ = ["METADATA_NAME", "MissingMetadataError", "metadata_json"]
 
 METADATA_NAME = "kwsauto"
+
+
+class MissingMetadataError(KwsautoError):
+    """A model file that parses but carries no ``kwsauto`` metadata (its card may still describe it)."""
 
 
 def metadata_json(labels: Sequence[str], feature_params: dict[str, Any] | None) -> bytes:

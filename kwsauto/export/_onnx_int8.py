@@ -37,9 +37,9 @@ import numpy as np
 from kwsauto._io import atomic_write_bytes
 from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.export._graph import SUPPORTED_OPS, OpSpec
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._onnx import INPUT_NAME, OUTPUT_NAME
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams
-from kwsauto.export._metadata import METADATA_NAME, metadata_json
 from kwsauto.models._same_padding import tf_same_pads
 
 __all__ = [
@@ -110,7 +110,7 @@ def read_onnx_metadata(path: Path) -> dict[str, Any]:
                 raise KwsautoError(
                     f"{path} has corrupt metadata (it does not parse); export it again."
                 ) from None
-    raise KwsautoError(f"{path} has no {METADATA_NAME!r} metadata; export it with kwsauto's write_onnx_int8.")
+    raise MissingMetadataError(f"{path} has no {METADATA_NAME!r} metadata; export it with kwsauto's write_onnx_int8.")
 
 
 def int8_agreement(a: np.ndarray, b: np.ndarray) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,39 +22,33 @@ class Prediction:
 
 
 def load_model_info(model: Path) -> tuple[tuple[str, ...], FeatureConfig]:
-    """Labels and feature config stored in a .tflite's metadata or an .onnx's metadata_props (or its card)."""
+    """Labels and feature config from the ``kwsauto`` metadata a .tflite or .onnx export carries.
+
+    A file without it raises :class:`~kwsauto.export.MissingMetadataError` (its card may describe it instead).
+    """
     model = Path(model)
     if model.suffix == ".tflite":
         from kwsauto.export._tflite import read_tflite_metadata
 
         meta = read_tflite_metadata(model)
     elif model.suffix == ".onnx":
-        meta = _onnx_metadata(model)
+        from kwsauto.export._onnx_int8 import read_onnx_metadata
+
+        meta = read_onnx_metadata(model)
     else:
         raise KwsautoError(f"{model} is neither a .tflite nor an .onnx model; pass one of those.")
-    if not meta:
-        card = model.parent / "card.json"
-        if not card.is_file():
-            raise KwsautoError(f"{model} carries no labels or feature parameters and has no card.json beside it.")
-        meta = json.loads(card.read_text())
     return tuple(meta["labels"]), FeatureConfig.from_dict(meta.get("features") or meta.get("feature_params"))
 
 
-def _onnx_metadata(model: Path) -> dict:
-    import onnx
+def predict_files(
+    model: Path, files: list[Path], top_k: int = 3, info: tuple[tuple[str, ...], FeatureConfig] | None = None
+) -> list[Prediction]:
+    """Score each audio file with ``model`` (.tflite int8 via LiteRT, .onnx via ONNX Runtime).
 
-    try:
-        props = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
-    except Exception as exc:
-        raise KwsautoError(f"{model} is not a readable ONNX model: {exc}.") from None
-    raw = props.get("kwsauto")
-    return json.loads(raw) if raw else {}
-
-
-def predict_files(model: Path, files: list[Path], top_k: int = 3) -> list[Prediction]:
-    """Score each audio file with ``model`` (.tflite int8 via LiteRT, .onnx via ONNX Runtime)."""
+    ``info``: the model's labels and feature config when its file does not carry them (default: its metadata).
+    """
     model = Path(model)
-    labels, config = load_model_info(model)
+    labels, config = info or load_model_info(model)
     extractor = FeatureExtractor(config)
     waves = torch.stack([read_clip(Path(f), sample_rate_hz=config.sample_rate_hz, window_samples=config.window_samples) for f in files])
     feats = extractor(waves)  # [n, 1, frames, coeffs]

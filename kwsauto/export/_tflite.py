@@ -22,8 +22,8 @@ import numpy as np
 
 from kwsauto._io import atomic_write_bytes
 from kwsauto.errors import KwsautoError
-from kwsauto.export._metadata import METADATA_NAME, metadata_json
 from kwsauto.export._graph import Int8Graph, OpSpec
+from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._quantize import QuantizedGraph, QuantizedOp, QuantParams, placeholder_quantized_graph
 
 __all__ = [
@@ -111,7 +111,7 @@ def read_tflite_metadata(path: Path) -> dict[str, Any]:
         AttributeError,
     ):  # JSON/Unicode errors are ValueErrors
         raise KwsautoError(f"{path} has corrupt metadata (it does not parse); export it again.") from None
-    raise KwsautoError(f"{path} has no {METADATA_NAME!r} metadata; export it with kwsauto's write_tflite.")
+    raise MissingMetadataError(f"{path} has no {METADATA_NAME!r} metadata; export it with kwsauto's write_tflite.")
 
 
 class _Writer:

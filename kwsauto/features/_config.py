@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto._serial import check_choice, from_dict
+from kwsauto.errors import ConfigError
 
 __all__ = ["FeatureConfig", "FEATURE_KINDS"]
 
@@ -35,11 +36,7 @@ class FeatureConfig:
     n_coefficients: int = 13
 
     def __post_init__(self) -> None:
-        if self.kind not in FEATURE_KINDS:
-            raise ConfigError(
-                f"Feature kind must be one of {FEATURE_KINDS}, but got {self.kind!r}"
-                f"{did_you_mean(self.kind, FEATURE_KINDS)}."
-            )
+        check_choice("Feature kind", self.kind, FEATURE_KINDS)
         if self.fft_length < 16 or self.fft_length & (self.fft_length - 1):
             raise ConfigError(f"fft_length must be a power of two >= 16, but got {self.fft_length}.")
         if self.frame_stride_s <= 0 or self.frame_length_s <= 0:
@@ -58,13 +55,7 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in names:
-                raise ConfigError(
-                    f"Unknown feature parameter {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}."
-                )
-        return cls(**values)
+        return from_dict(cls, values, "feature parameter")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

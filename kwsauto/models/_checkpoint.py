@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from kwsauto.errors import KwsautoError
+from kwsauto.models._names import registry_name
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -75,8 +76,6 @@ class BackboneCheckpoint:
 
     @property
     def name(self) -> str:
-        from kwsauto.models._registry import registry_name
-
         return registry_name(self.arch, self.width) if self.arch and self.width else self.path.name
 
 

@@ -13,8 +13,13 @@ from typing import Any
 
 from torch import nn
 
-from kwsauto.models._checkpoint import BackboneCheckpoint, CheckpointError, load_backbone_checkpoint
-from kwsauto.models._checkpoint import load_canonical_state_dict
+from kwsauto.models._checkpoint import (
+    BackboneCheckpoint,
+    CheckpointError,
+    load_backbone_checkpoint,
+    load_canonical_state_dict,
+)
+from kwsauto.models._names import registry_name
 
 __all__ = [
     "PRETRAINED_DIR",
@@ -35,8 +40,6 @@ def shipped_backbones() -> dict[str, Path]:
 
 
 def has_pretrained(arch: str, width: float) -> bool:
-    from kwsauto.models._registry import registry_name
-
     return registry_name(arch, width) in shipped_backbones()
 
 
@@ -48,8 +51,6 @@ def shipped_recipe(name: str) -> dict[str, Any] | None:
 def checkpoint_for(arch: str, width: float, pretrained: bool | str) -> BackboneCheckpoint | None:
     """The checkpoint that ``pretrained`` names for a model of ``arch``/``width``: ``False`` none, ``True`` the
     shipped one, a path (or ``"imagenet"``) that file. A checkpoint of another architecture or width is an error."""
-    from kwsauto.models._registry import registry_name
-
     if pretrained is False:
         return None
     name = registry_name(arch, width)
@@ -78,8 +79,6 @@ def pretrained_features(arch: str, width: float, pretrained: bool | str) -> dict
     if pretrained is False or (pretrained is True and not has_pretrained(arch, width)):
         return None
     if pretrained is True:
-        from kwsauto.models._registry import registry_name
-
         return _shipped_features(shipped_backbones()[registry_name(arch, width)])
     return checkpoint_for(arch, width, pretrained).features
 

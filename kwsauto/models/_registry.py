@@ -14,6 +14,7 @@ from torch import nn
 
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.models._head import ClassifierHead, KwsNet
+from kwsauto.models._names import WIDTHS, registry_name
 from kwsauto.models._pretrained import checkpoint_for, init_backbone
 from kwsauto.models._same_padding import apply_tf_same_padding
 from kwsauto.models._spec import ModelSpec
@@ -28,7 +29,6 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "mobilenetv2": MobileNetV2Backbone,
     "dscnn": DSCNNBackbone,
 }
-WIDTHS = (0.1, 0.2, 0.25, 0.35, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,6 @@ class BackboneEntry:
     name: str
     arch: str
     width: float
-
-
-def registry_name(arch: str, width: float) -> str:
-    if arch == "dscnn" and width == 1.0:
-        return "dscnn"
-    return f"{arch}_{round(width * 100):03d}"
 
 
 def _entries() -> dict[str, BackboneEntry]:

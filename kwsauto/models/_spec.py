@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto.models._names import ARCHITECTURE_NAMES, registry_name
 
 __all__ = ["ModelSpec"]
 
@@ -27,12 +28,10 @@ class ModelSpec:
     pretrained: bool | str = False
 
     def __post_init__(self) -> None:
-        from kwsauto.models._registry import ARCHITECTURES
-
-        if self.arch not in ARCHITECTURES:
+        if self.arch not in ARCHITECTURE_NAMES:
             raise ConfigError(
-                f"Unknown architecture {self.arch!r}{did_you_mean(self.arch, ARCHITECTURES)}; "
-                f"valid: {sorted(ARCHITECTURES)}."
+                f"Unknown architecture {self.arch!r}{did_you_mean(self.arch, ARCHITECTURE_NAMES)}; "
+                f"valid: {sorted(ARCHITECTURE_NAMES)}."
             )
         if not 0.0 < self.width <= 2.0:
             raise ConfigError(f"Width multiplier must be in (0, 2], but got width={self.width!r}.")
@@ -48,8 +47,6 @@ class ModelSpec:
     @property
     def name(self) -> str:
         """The registry name: ``mobilenetv1_025``, ``mobilenetv2_035``, ``dscnn``."""
-        from kwsauto.models._registry import registry_name
-
         return registry_name(self.arch, self.width)
 
     def to_dict(self) -> dict:

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kwsauto.device import Budget
-from kwsauto.report._benchmark_results import BenchmarkReport, DeviceFit, ModelBenchmark
+from kwsauto.evaluate._benchmark_results import BenchmarkReport, DeviceFit, ModelBenchmark
 from kwsauto.report._tables import class_metrics_table, confusion_table
 from kwsauto.units import format_bytes
 

@@ -10,6 +10,7 @@ import base64
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kwsauto.report._report_sections import (
     CLASS_HEADER,
@@ -21,6 +22,9 @@ from kwsauto.report._report_sections import (
     settings_items,
 )
 from kwsauto.report._run_report import RunReport
+
+if TYPE_CHECKING:
+    from kwsauto.search import ModelCard
 
 __all__ = ["png_data_uri", "render_html"]
 
@@ -88,7 +92,7 @@ def _table(
 def _leaderboard(report: RunReport) -> str:
     if not report.rows:
         return '<p class="muted">No trial has run yet.</p>'
-    chosen = (report.card or {}).get("trial")
+    chosen = report.card.trial if report.card else None
     rows: list[list[Cell]] = []
     for r in report.rows:
         cells: list[Cell] = list(leaderboard_cells(r))
@@ -103,8 +107,8 @@ def _leaderboard(report: RunReport) -> str:
     )
 
 
-def _confusion(card: dict) -> str:
-    labels, matrix = card["labels"], (card.get("metrics") or {}).get("test_confusion")
+def _confusion(card: ModelCard) -> str:
+    labels, matrix = card.labels, card.metrics.test_confusion
     if not matrix:
         return ""
     head = "".join(f"<th>{escape(label)}</th>" for label in labels)
@@ -127,10 +131,10 @@ def _chosen(report: RunReport) -> str:
     per_class = class_rows(card)
     parts = [_kv(model_items(card))]
     if per_class:
-        m = card["metrics"]
+        m = card.metrics
         parts.append(
-            f"<h3>Per-class metrics on the test split (float) · accuracy {100 * m['test_accuracy']:.1f}% · "
-            f"macro-F1 {m['test_macro_f1']:.3f}</h3>"
+            f"<h3>Per-class metrics on the test split (float) · accuracy {100 * m.test_accuracy:.1f}% · "
+            f"macro-F1 {m.test_macro_f1:.3f}</h3>"
         )
         parts.append(_table(CLASS_HEADER, per_class, numeric=(1, 2, 3, 4)))
     parts.append(_confusion(card))

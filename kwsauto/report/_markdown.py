@@ -43,7 +43,7 @@ def render_markdown(report: RunReport, plots_relative_to: Path | None = None) ->
     out += ["## Study settings, budget and device", "", _kv(settings_items(report)), ""]
     out += ["## Leaderboard", ""]
     if report.rows:
-        chosen = (report.card or {}).get("trial")
+        chosen = report.card.trial if report.card else None
         rows = [leaderboard_cells(r) for r in report.rows]
         for row, r in zip(rows, report.rows):
             if r["number"] == chosen:
@@ -61,16 +61,16 @@ def render_markdown(report: RunReport, plots_relative_to: Path | None = None) ->
         out += [_kv(model_items(card)), ""]
         per_class = class_rows(card)
         if per_class:
-            m = card["metrics"]
+            m = card.metrics
             heading = (
-                f"### Per-class metrics on the test split (float) · accuracy {100 * m['test_accuracy']:.1f}% · "
-                f"macro-F1 {m['test_macro_f1']:.3f}"
+                f"### Per-class metrics on the test split (float) · accuracy {100 * m.test_accuracy:.1f}% · "
+                f"macro-F1 {m.test_macro_f1:.3f}"
             )
             out += [heading, "", _table(CLASS_HEADER, per_class, numeric=(1, 2, 3, 4)), ""]
-        confusion = (card.get("metrics") or {}).get("test_confusion")
+        confusion = card.metrics.test_confusion
         if confusion:
-            header = ["true \\ predicted", *card["labels"]]
-            rows = [[label, *(str(v) for v in row)] for label, row in zip(card["labels"], confusion)]
+            header = ["true \\ predicted", *card.labels]
+            rows = [[label, *(str(v) for v in row)] for label, row in zip(card.labels, confusion)]
             out += ["### Confusion matrix", "", _table(header, rows, numeric=range(1, len(header))), ""]
     out += ["## Plots", ""]
     for name, title in PLOT_TITLES.items():

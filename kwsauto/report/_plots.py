@@ -18,6 +18,7 @@ from typing import Any
 
 from kwsauto._io import atomic_write
 from kwsauto.errors import KwsautoError
+from kwsauto.search import Run, TrialRecord, trained_trials
 
 __all__ = [
     "RunPlots",
@@ -145,16 +146,6 @@ def plot_accuracy_vs_ram(
     return _save(fig, path)
 
 
-def _trained(study: Any) -> list[Any]:
-    from optuna.trial import TrialState
-
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.user_attrs.get("feasible") and t.values
-    ]
-
-
 def _accuracy_study(study: Any, *, feasible_only: bool) -> Any:
     """An in-memory, single-objective copy of ``study``: validation accuracy, over-budget trials as infeasible.
 
@@ -164,14 +155,14 @@ def _accuracy_study(study: Any, *, feasible_only: bool) -> Any:
     import optuna
     from optuna.trial import TrialState, create_trial
 
-    trained = _trained(study)
+    trained = trained_trials(study)
     if len(trained) < 2:
         raise KwsautoError(f"{len(trained)} trained trial(s) that fit the budget; the plot needs at least 2")
     copy = optuna.create_study(direction="maximize")
     for t in trained if feasible_only else study.get_trials(deepcopy=False):
         common = {"params": t.params, "distributions": t.distributions, "user_attrs": t.user_attrs}
         if t.state == TrialState.COMPLETE and t.values:
-            fits = bool(t.user_attrs.get("feasible"))
+            fits = bool(TrialRecord.of(t).feasible)
             copy.add_trial(
                 create_trial(
                     value=t.values[0] if fits else 0.0, constraints={"budget": 0.0 if fits else 1.0}, **common
@@ -253,17 +244,12 @@ def plot_param_importances(study: Any, path: Path) -> Path:
     return _save_axes(ax, path, "Parameter importances (PED-ANOVA)")
 
 
-def write_run_plots(run_dir: str | Path, out_dir: str | Path, storage: str | None = None) -> RunPlots:
-    """Every plot of the run at ``run_dir`` as PNG in ``out_dir``; plots that cannot be drawn say why."""
-    from kwsauto._api import load_run
-    from kwsauto.report._target import open_run_study
-
-    summary = load_run(run_dir, storage=storage)
-    study = open_run_study(summary.run, summary.settings, storage)
-    card = summary.card or {}
-    ram_limit = card.get("limits", {}).get("ram_bytes") or (summary.settings.get("budget") or {}).get(
-        "ram_bytes"
-    )
+def write_run_plots(run: Run | str | Path, out_dir: str | Path, storage: str | None = None) -> RunPlots:
+    """Every plot of ``run`` (a :class:`Run` or its folder) as PNG in ``out_dir``; plots that cannot be drawn say why."""
+    if not isinstance(run, Run):
+        run = Run.open(run, storage)
+    study, card = run.study, run.card
+    ram_limit = card.limits.get("ram_bytes") if card is not None else run.settings.budget.ram_bytes
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     skipped: dict[str, str] = {}
@@ -275,16 +261,16 @@ def write_run_plots(run_dir: str | Path, out_dir: str | Path, storage: str | Non
             skipped[name] = str(exc)
             _LOGGER.info("Plot %s skipped: %s", name, exc)
 
-    confusion = card.get("metrics", {}).get("test_confusion")
-    if confusion:
-        title = f"Test split, trial {card['trial']} (float)"
-        attempt("confusion", lambda p: plot_confusion(card["labels"], confusion, p, title=title))
+    if card is not None and card.metrics.test_confusion:
+        title = f"Test split, trial {card.trial} (float)"
+        attempt("confusion", lambda p: plot_confusion(card.labels, card.metrics.test_confusion, p, title=title))
     else:
         skipped["confusion"] = "no chosen model yet (no best/card.json)"
-    chosen = card.get("trial")
+    chosen = card.trial if card is not None else None
+    rows = run.rows()
     attempt(
         "accuracy_vs_ram",
-        lambda p: plot_accuracy_vs_ram(summary.rows, p, ram_limit_bytes=ram_limit, chosen=chosen),
+        lambda p: plot_accuracy_vs_ram(rows, p, ram_limit_bytes=ram_limit, chosen=chosen),
     )
     attempt("optimization_history", lambda p: plot_optimization_history(study, p))
     attempt("param_importances", lambda p: plot_param_importances(study, p))

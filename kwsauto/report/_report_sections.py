@@ -5,10 +5,13 @@ Each function turns part of a :class:`RunReport` into rows of text, so both form
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kwsauto.report._run_report import RunReport
 from kwsauto.units import format_bytes
+
+if TYPE_CHECKING:
+    from kwsauto.search import ModelCard
 
 __all__ = [
     "CLASS_HEADER",
@@ -41,32 +44,31 @@ def _bytes(value: float | None) -> str:
 def settings_items(report: RunReport) -> list[tuple[str, str]]:
     """Study settings, budget and device, dataset and trial counts."""
     s = report.settings
-    budget = s.get("budget") or {}
+    budget = s.budget
     limits = [
-        f"RAM {_bytes(budget.get('ram_bytes'))}" if budget.get("ram_bytes") else "RAM: the device's",
-        f"flash {_bytes(budget.get('flash_bytes'))}" if budget.get("flash_bytes") else "flash: the device's",
+        f"RAM {_bytes(budget.ram_bytes)}" if budget.ram_bytes else "RAM: the device's",
+        f"flash {_bytes(budget.flash_bytes)}" if budget.flash_bytes else "flash: the device's",
     ]
-    if budget.get("latency_ms"):
-        limits.append(f"latency {budget['latency_ms']:g} ms")
-    dataset = s.get("dataset") or {}
-    data = "built-in demo dataset (synthetic voices)" if s.get("demo") else str(s.get("data"))
-    labels = s.get("labels") or []
+    if budget.latency_ms:
+        limits.append(f"latency {budget.latency_ms:g} ms")
+    dataset = s.dataset
+    data = "built-in demo dataset (synthetic voices)" if s.demo else s.data
+    labels = s.labels
     items = [
-        ("study", str(s.get("study"))),
+        ("study", s.study),
         ("run folder", str(report.run_dir)),
-        ("device", str(s.get("device"))),
+        ("device", s.device),
         ("budget", ", ".join(limits)),
-        ("search space", str(s.get("space"))),
-        ("sampler", f"{s.get('sampler')} (seed {s.get('seed')})"),
+        ("search space", s.space),
+        ("sampler", f"{s.sampler} (seed {s.seed})"),
+        ("objective", f"{s.objective} · metric {s.metric}"),
     ]
-    if s.get("objective"):
-        items.append(("objective", f"{s['objective']} · metric {s.get('metric', 'accuracy')}"))
     items += [
         ("data", data),
         ("labels", f"{len(labels)}: {', '.join(labels)}" if labels else "unknown"),
         (
             "split",
-            f"{s.get('split_source', '?')} · val {dataset.get('val_fraction', '?')} · test {dataset.get('test_fraction', '?')}",
+            f"{s.split_source or '?'} · val {dataset.val_fraction} · test {dataset.test_fraction}",
         ),
         ("trials", ", ".join(f"{n} {state}" for state, n in sorted(report.states.items())) or "none yet"),
         ("report written", report.created),
@@ -74,25 +76,24 @@ def settings_items(report: RunReport) -> list[tuple[str, str]]:
     return items
 
 
-def model_items(card: dict[str, Any]) -> list[tuple[str, str]]:
+def model_items(card: ModelCard) -> list[tuple[str, str]]:
     """The chosen model's card: accuracy, footprint against the limits, verification, features and files."""
-    m, f, limits = card["metrics"], card["footprint"], card.get("limits") or {}
-    features = card.get("features") or {}
-    int8 = m.get("test_accuracy_tflite", m.get("test_accuracy_int8"))
+    m, f, limits = card.metrics, card.footprint, card.limits
+    int8 = m.test_accuracy_tflite if m.test_accuracy_tflite is not None else m.test_accuracy_int8
     items = [
-        ("model", f"{card['model']} (trial {card['trial']}), {len(card['labels'])} classes"),
+        ("model", f"{card.model} (trial {card.trial}), {len(card.labels)} classes"),
         (
             "accuracy",
             (
-                f"val {_pct(m.get('val_accuracy'))} · test {_pct(m.get('test_accuracy'))} float, "
-                f"{_pct(int8)} int8 TFLite · macro-F1 {m.get('test_macro_f1', 0):.3f}"
+                f"val {_pct(m.val_accuracy)} · test {_pct(m.test_accuracy)} float, "
+                f"{_pct(int8)} int8 TFLite · macro-F1 {m.test_macro_f1:.3f}"
             ),
         ),
     ]
-    if card.get("data", {}).get("demo"):
+    if card.data.demo:
         items.append(("note", "synthetic demo voices: not a measure of real speech"))
     for key, label in (("ram_bytes", "RAM"), ("flash_bytes", "flash"), ("latency_ms", "latency")):
-        value, limit = f.get(key), limits.get(key)
+        value, limit = getattr(f, key), limits.get(key)
         if value is None:
             continue
         shown = f"{value:.1f} ms" if key == "latency_ms" else format_bytes(value)
@@ -100,28 +101,26 @@ def model_items(card: dict[str, Any]) -> list[tuple[str, str]]:
             shown += f" of {f'{limit:.0f} ms' if key == 'latency_ms' else format_bytes(limit)} ({100 * value / limit:.0f}%)"
         items.append((label, shown))
     items.append(
-        ("device", f"{f.get('device')} · {f.get('macs', 0) / 1e6:.2f} M MACs · {f.get('params', 0):,} params")
+        ("device", f"{f.device} · {f.macs / 1e6:.2f} M MACs · {f.params:,} params")
     )
-    verification = card.get("verification") or {}
-    if verification.get("tflm_arena_bytes"):
+    verification = card.verification
+    if verification is not None and verification.tflm_arena_bytes:
         verified = (
-            f"TFLite Micro arena {format_bytes(verification['tflm_arena_bytes'])} (host build) · TFLM = LiteRT within "
-            f"{verification.get('tflm_vs_litert_max_lsb')} LSB · top-1 agreement with float "
-            f"{_pct(verification.get('agreement_tflite_float'))}"
+            f"TFLite Micro arena {format_bytes(verification.tflm_arena_bytes)} (host build) · TFLM = LiteRT within "
+            f"{verification.tflm_vs_litert_max_lsb} LSB · top-1 agreement with float "
+            f"{_pct(verification.agreement_tflite_float)}"
         )
         items.append(("verified", verified))
-    if features:
-        shape = card.get("input_shape") or []
-        described = (
-            f"{str(features.get('kind', '')).upper()} {'x'.join(str(d) for d in shape[1:])} · "
-            f"frame {features.get('frame_length_s')} s every {features.get('frame_stride_s')} s · "
-            f"{features.get('n_filters')} filters · FFT {features.get('fft_length')}"
-        )
-        items.append(("features", described))
-    clips = (card.get("data") or {}).get("clips") or {}
-    if clips:
-        items.append(("clips", " · ".join(f"{split} {n}" for split, n in clips.items())))
-    items.append(("files", ", ".join(sorted(set((card.get("files") or {}).values()) | {"card.json"}))))
+    features = card.features
+    described = (
+        f"{features.kind.upper()} {'x'.join(str(d) for d in card.input_shape[1:])} · "
+        f"frame {features.frame_length_s} s every {features.frame_stride_s} s · "
+        f"{features.n_filters} filters · FFT {features.fft_length}"
+    )
+    items.append(("features", described))
+    if card.data.clips:
+        items.append(("clips", " · ".join(f"{split} {n}" for split, n in card.data.clips.items())))
+    items.append(("files", ", ".join(sorted(set(card.files.values()) | {"card.json"}))))
     return items
 
 
@@ -144,9 +143,9 @@ def leaderboard_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def class_rows(card: dict[str, Any]) -> list[list[str]]:
+def class_rows(card: ModelCard) -> list[list[str]]:
     """Per-class precision, recall, F1 and support of the chosen model on the test split (float)."""
-    per_class = (card.get("metrics") or {}).get("test_per_class") or {}
+    per_class = card.metrics.test_per_class
     return [
         [label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])]
         for label, m in per_class.items()

@@ -1,8 +1,8 @@
 """A run's report: what it searched, what it chose, its plots, and the command that reproduces it.
 
 :func:`build_run_report` reads a run folder (never trains or evaluates: the numbers are the study's and the
-card's) and draws its plots; :func:`write_run_report` renders it as a self-contained ``report.html`` and a
-``report.md`` beside a ``plots/`` folder. A run without a chosen model still gets a report, which says so.
+card's) and draws its plots; :mod:`kwsauto.report._report_files` renders it. A run without a chosen model still
+gets a report, which says so.
 """
 
 from __future__ import annotations
@@ -10,28 +10,25 @@ from __future__ import annotations
 import datetime
 import shlex
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kwsauto._io import atomic_write_text
-from kwsauto.errors import OutputError
 from kwsauto.report._plots import RunPlots, write_run_plots
 
-__all__ = ["ReportFiles", "RunReport", "build_run_report", "reproduce_command", "write_run_report"]
+if TYPE_CHECKING:
+    from kwsauto.search import ModelCard, RunSettings
 
-# run.json records these search options; the others (time limit, pruner, workers, expert hooks) it does not
-_NOT_RECORDED = "--time-limit, --pruner, --workers, --expert"
-
+__all__ = ["RunReport", "build_run_report", "reproduce_command"]
 
 @dataclass(frozen=True)
 class RunReport:
     """Everything a report shows, read from the run folder."""
 
     run_dir: Path
-    settings: dict[str, Any]
+    settings: RunSettings
     rows: list[dict[str, Any]]
-    card: dict[str, Any] | None
+    card: ModelCard | None
     command: str
     plots: RunPlots
     created: str
@@ -45,55 +42,43 @@ class RunReport:
 
     @property
     def title(self) -> str:
-        return f"kwsauto report · {self.settings.get('study', self.run_dir.name)}"
+        return f"kwsauto report · {self.settings.study}"
 
 
-@dataclass(frozen=True)
-class ReportFiles:
-    html: Path
-    markdown: Path
-    plots: RunPlots = field(default_factory=RunPlots)
-
-
-def reproduce_command(settings: dict[str, Any], n_trials: int, run_dir: Path) -> str:
+def reproduce_command(settings: RunSettings, n_trials: int, run_dir: Path) -> str:
     """The ``kwsauto search`` command line that runs (or resumes) this search, from its ``run.json``."""
-    from kwsauto.data import DEFAULT_SPEAKER_PATTERNS
+    from kwsauto.data import DatasetOptions
 
     args = ["kwsauto", "search"]
-    if not settings.get("demo"):
-        args.append(str(settings["data"]))
-    budget = settings.get("budget") or {}
-    for flag, key in (("--budget", "ram_bytes"), ("--flash", "flash_bytes")):
-        if budget.get(key):
-            n = int(budget[key])
+    if not settings.demo:
+        args.append(settings.data)
+    budget = settings.budget
+    for flag, n in (("--budget", budget.ram_bytes), ("--flash", budget.flash_bytes)):
+        if n:
             args += [flag, f"{n // 1024}KB" if n % 1024 == 0 else str(n)]
-    if budget.get("latency_ms"):
-        args += ["--latency", f"{budget['latency_ms']:g}"]
-    args += [
-        "--device",
-        str(settings["device"]),
-        "--space",
-        str(settings["space"]),
-        "--trials",
-        str(max(n_trials, 1)),
-    ]
-    for flag, key in (
-        ("--seed", "seed"),
-        ("--sampler", "sampler"),
-        ("--objective", "objective"),
-        ("--metric", "metric"),
-    ):
-        if settings.get(key) is not None:
-            args += [flag, str(settings[key])]
-    args += ["--study", str(settings["study"]), "--out", str(run_dir)]
-    dataset = settings.get("dataset") or {}
-    if dataset.get("keywords"):
-        args += ["--keywords", ",".join(dataset["keywords"])]
-    if dataset.get("noise_class"):
+    if budget.latency_ms:
+        args += ["--latency", f"{budget.latency_ms:g}"]
+    args += ["--device", settings.device, "--space", settings.space, "--trials", str(max(n_trials, 1))]
+    args += ["--seed", str(settings.seed), "--sampler", settings.sampler, "--pruner", settings.pruner]
+    args += ["--objective", settings.objective, "--metric", settings.metric]
+    if settings.time_limit_s:
+        args += ["--time-limit", f"{settings.time_limit_s:g}s"]
+    if settings.workers > 1:
+        args += ["--workers", str(settings.workers)]
+    if settings.expert:
+        args += ["--expert", settings.expert]
+    if settings.pretrained:
+        args += ["--pretrained", settings.pretrained]
+    args += ["--study", settings.study, "--out", str(run_dir)]
+    dataset, default = settings.dataset, DatasetOptions()
+    if dataset.keywords:
+        args += ["--keywords", ",".join(dataset.keywords)]
+    if dataset.noise_class:
         args.append("--noise-class")
-    patterns = tuple(dataset.get("speaker_patterns") or ())
-    if patterns and patterns != tuple(DEFAULT_SPEAKER_PATTERNS):
-        for pattern in patterns:
+    if dataset.strict:
+        args.append("--strict")
+    if dataset.speaker_patterns != default.speaker_patterns:
+        for pattern in dataset.speaker_patterns:
             args += ["--speaker-pattern", pattern]
     return shlex.join(args)
 
@@ -102,51 +87,29 @@ def build_run_report(
     run_dir: str | Path, plots_dir: str | Path | None = None, storage: str | None = None
 ) -> RunReport:
     """Read the run at ``run_dir`` and draw its plots into ``plots_dir`` (default ``RUN_DIR/plots``)."""
-    from kwsauto._api import load_run
+    from kwsauto.search import Run
 
-    summary = load_run(run_dir, storage=storage)
+    run = Run.open(run_dir, storage)
     run_dir = Path(run_dir)
-    plots = write_run_plots(run_dir, Path(plots_dir) if plots_dir else run_dir / "plots", storage)
+    plots = write_run_plots(run, Path(plots_dir) if plots_dir else run_dir / "plots")
+    rows = run.rows()
     notes = []
-    if summary.card is None:
+    if run.card is None:
         notes.append(
             "No trained trial fits the budget yet, so no model was chosen: run the search longer or relax the budget."
         )
-    reproduce = (
-        f"The same command again resumes the study in {run_dir}. run.json does not record {_NOT_RECORDED}: "
-        "add them if the search used them."
-    )
-    if summary.settings.get("storage"):
-        reproduce += f" The study lives in shared storage ({summary.settings['storage']}): add --storage with its password."
-    finished = [r for r in summary.rows if r.get("state") not in ("running", "waiting")]
+    reproduce = f"The same command again resumes the study in {run_dir}."
+    if run.settings.storage:
+        reproduce += f" The study lives in shared storage ({run.settings.storage}): add --storage with its password."
+    finished = [r for r in rows if r.get("state") not in ("running", "waiting")]
     return RunReport(
         run_dir=run_dir,
-        settings=summary.settings,
-        rows=summary.rows,
-        card=summary.card,
-        command=reproduce_command(summary.settings, len(finished), run_dir),
+        settings=run.settings,
+        rows=rows,
+        card=run.card,
+        command=reproduce_command(run.settings, len(finished), run_dir),
         plots=plots,
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         notes=tuple(notes),
         reproduce_note=reproduce,
     )
-
-
-def write_run_report(
-    run_dir: str | Path, out: str | Path | None = None, storage: str | None = None
-) -> ReportFiles:
-    """Write ``report.html`` (self-contained) and ``report.md`` (with ``plots/``) into ``out`` (default: the run)."""
-    from kwsauto.report._html import render_html
-    from kwsauto.report._markdown import render_markdown
-
-    out = Path(out) if out else Path(run_dir)
-    html_path, md_path = out / "report.html", out / "report.md"
-    try:
-        report = build_run_report(run_dir, out / "plots", storage)
-        atomic_write_text(html_path, render_html(report))
-        atomic_write_text(md_path, render_markdown(report, plots_relative_to=out))
-    except OSError as exc:
-        raise OutputError(
-            f"Cannot write the report into {out}: {exc.strerror or exc}; choose another folder with --out."
-        ) from None
-    return ReportFiles(html_path, md_path, report.plots)

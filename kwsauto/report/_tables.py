@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.panel import Panel
@@ -12,6 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kwsauto.units import format_bytes
+
+if TYPE_CHECKING:
+    from kwsauto.search import ModelCard
 
 __all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table", "sort_rows"]
 
@@ -99,43 +102,43 @@ def leaderboard_table(
     return table
 
 
-def best_panel(card: dict[str, Any], run_dir: Path, files_dir: Path | None = None) -> Panel:
+def best_panel(card: ModelCard, run_dir: Path, files_dir: Path | None = None) -> Panel:
     """The chosen model: accuracy, its share of each limit, and its files (in ``files_dir``, default best/)."""
     files_dir = files_dir or run_dir / "best"
-    metrics, footprint, limits = card["metrics"], card["footprint"], card["limits"]
+    metrics, footprint, limits = card.metrics, card.footprint, card.limits
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    pretrained = (card.get("config") or {}).get("model", {}).get("pretrained", False)
+    pretrained = card.config.model.pretrained
     start = {False: "trained from scratch", True: "fine-tuned from kwsauto's pretrained backbone"}.get(
         pretrained, f"fine-tuned from {pretrained}"
     )
-    table.add_row("model", f"{card['model']} (trial {card['trial']}), {len(card['labels'])} classes, {start}")
-    demo = " (synthetic demo voices: not a measure of real speech)" if card["data"].get("demo") else ""
+    table.add_row("model", f"{card.model} (trial {card.trial}), {len(card.labels)} classes, {start}")
+    demo = " (synthetic demo voices: not a measure of real speech)" if card.data.demo else ""
+    int8 = metrics.test_accuracy_tflite if metrics.test_accuracy_tflite is not None else metrics.test_accuracy_int8
     table.add_row(
         "accuracy",
-        f"val {_fmt_acc(metrics['val_accuracy'])} · test {_fmt_acc(metrics['test_accuracy'])} float, "
-        f"{_fmt_acc(metrics.get('test_accuracy_tflite', metrics.get('test_accuracy_int8')))} int8 TFLite · "
-        f"macro-F1 {metrics['test_macro_f1']:.3f}{demo}",
+        f"val {_fmt_acc(metrics.val_accuracy)} · test {_fmt_acc(metrics.test_accuracy)} float, "
+        f"{_fmt_acc(int8)} int8 TFLite · macro-F1 {metrics.test_macro_f1:.3f}{demo}",
     )
-    verification = card.get("verification") or {}
-    if verification:
+    verification = card.verification
+    if verification is not None:
         table.add_row(
             "verified",
-            f"TFLite Micro arena {format_bytes(verification['tflm_arena_bytes'])} (host build) · TFLM = LiteRT within "
-            f"{verification['tflm_vs_litert_max_lsb']} LSB · top-1 agreement with float "
-            f"{100 * verification['agreement_tflite_float']:.1f}%",
+            f"TFLite Micro arena {format_bytes(verification.tflm_arena_bytes)} (host build) · TFLM = LiteRT within "
+            f"{verification.tflm_vs_litert_max_lsb} LSB · top-1 agreement with float "
+            f"{100 * verification.agreement_tflite_float:.1f}%",
         )
     for key, label in (("ram_bytes", "RAM"), ("flash_bytes", "flash"), ("latency_ms", "latency")):
-        value = footprint[key]
+        value = getattr(footprint, key)
         limit = limits.get(key)
         shown = f"{value:.1f} ms" if key == "latency_ms" else format_bytes(value)
         if limit:
             limit_text = f"{limit:.0f} ms" if key == "latency_ms" else format_bytes(limit)
             shown += f" of {limit_text} ({100 * value / limit:.0f}%)"
         table.add_row(label, shown)
-    table.add_row("device", f"{footprint['device']} · {footprint['macs'] / 1e6:.2f} M MACs · {footprint['params']:,} params")
-    files = [str(files_dir / name) for name in card["files"].values()] + [str(files_dir / "card.json")]
+    table.add_row("device", f"{footprint.device} · {footprint.macs / 1e6:.2f} M MACs · {footprint.params:,} params")
+    files = [str(files_dir / name) for name in card.files.values()] + [str(files_dir / "card.json")]
     table.add_row("files", "\n".join(files))
     return Panel(table, title="Chosen model", border_style="green", expand=False)
 

@@ -14,7 +14,9 @@ from typing import Any
 import optuna
 import yaml
 
+from kwsauto._serial import to_dict
 from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto.search._records import ModelCard
 from kwsauto.search._space import SearchSpace
 
 __all__ = ["enqueue_from", "read_parameter_sets"]
@@ -44,9 +46,10 @@ def read_parameter_sets(path: Path, space: SearchSpace) -> list[dict[str, Any]]:
         raw = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"Enqueue file {path} cannot be parsed: {str(exc).splitlines()[0]}.") from None
-    if isinstance(raw, dict) and "config" in raw and "kwsauto_card" in raw:  # a card: its trial's full config
+    if isinstance(raw, dict) and "kwsauto_card" in raw:  # a card: its trial's full config
         wanted = {p.name for p in space.params}
-        raw = [{k: v for k, v in _flatten(raw["config"]).items() if k in wanted}]
+        config = ModelCard.read(path).config
+        raw = [{k: v for k, v in _flatten(to_dict(config)).items() if k in wanted}]
     elif isinstance(raw, dict):
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):

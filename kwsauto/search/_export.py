@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from optuna.trial import FrozenTrial
 
+from kwsauto._serial import from_dict
 from kwsauto.data import ClipIndex
 from kwsauto.device import Budget, DeviceProfile, estimate_footprint, get_device
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.export import (
-    FIRMWARE_FILES,
+    EXPORT_FORMATS,
     FirmwareFiles,
     quantize_features,
     quantize_graph,
@@ -37,6 +38,16 @@ from kwsauto.export import (
 from kwsauto.export._onnx import export_onnx, onnx_predict
 from kwsauto.features import FeatureSet
 from kwsauto.models import create_model
+from kwsauto.search._records import (
+    CARD_SCHEMA,
+    CardData,
+    CardFootprint,
+    CardFrontend,
+    CardMetrics,
+    CardVerification,
+    ModelCard,
+    RunSettings,
+)
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.training import TrialConfig, classification_metrics, evaluate, predict
 
@@ -44,12 +55,6 @@ __all__ = ["EXPORT_FORMATS", "export_trial", "parse_formats", "CALIBRATION_CLIPS
 
 _LOGGER = logging.getLogger(__name__)
 CALIBRATION_CLIPS = 2048  # training clips the int8 activation ranges are calibrated on
-# format → the files it writes, by their key in card.json (the single table of what an export can produce)
-EXPORT_FORMATS: dict[str, dict[str, str]] = {
-    "tflite": {"tflite_int8": "model_int8.tflite", **FIRMWARE_FILES},  # the C front end and settings beside it
-    "c": {"c_header": "model_int8.h", "c_source": "model_int8.cc"},
-    "onnx": {"onnx": "model.onnx", "onnx_int8": "model_int8.onnx"},
-}
 
 
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -72,11 +77,11 @@ def export_trial(
     run: RunFolder,
     device: DeviceProfile,
     budget: Budget,
-    settings: dict[str, Any],
+    settings: RunSettings,
     *,
     formats: Sequence[str] = tuple(EXPORT_FORMATS),
     out: Path | None = None,
-) -> dict[str, Any]:
+) -> ModelCard:
     """Evaluate ``trial``, write ``formats`` and its card into ``out`` (default: the run's ``best/``)."""
     out = Path(out or run.best_dir)
     config = TrialConfig.from_dict(trial.user_attrs["config"])
@@ -133,41 +138,42 @@ def export_trial(
     footprint = dict(trial.user_attrs["footprint"], device=device.name)
     if verification:
         footprint["tflm_arena_bytes"] = verification["tflm_arena_bytes"]
-    frontend: dict[str, Any] = {}
+    frontend = None
     if firmware is not None:
-        frontend = {"arena_bytes_allocated": firmware.arena_bytes, "dsp_ram_source": "estimate (no C compiler)"}
+        frontend = CardFrontend(arena_bytes_allocated=firmware.arena_bytes, dsp_ram_source="estimate (no C compiler)")
         if firmware.frontend_ram is not None:  # the DSP RAM as the compiler lays it out, not a formula
             ram = firmware.frontend_ram
-            frontend.update(
-                state_bytes=ram.state_bytes, static_bytes=ram.static_bytes, compiler=ram.compiler,
+            frontend = CardFrontend(
+                arena_bytes_allocated=firmware.arena_bytes,
                 dsp_ram_source="sizeof(kws_frontend_t) + writable static data of kws_frontend.o",
+                state_bytes=ram.state_bytes, static_bytes=ram.static_bytes, compiler=ram.compiler,
             )
             footprint["ram_bytes"] = footprint["ram_bytes"] - footprint["dsp_ram_bytes"] + ram.total_bytes
             footprint["dsp_ram_bytes"] = ram.total_bytes
-    card = {
-        "kwsauto_card": 1,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "trial": trial.number,
-        "model": config.model.name,
-        "labels": labels,
-        "features": meta["features"],
-        "input_shape": list(config.features.shape),
-        "config": config.to_dict(),
-        "metrics": metrics,
-        "footprint": footprint,
-        "verification": verification,
-        "frontend": frontend,
-        "budget": budget.to_dict(),
-        "limits": budget.limits(device),
-        "data": {
-            "root": str(index.root),
-            "demo": bool(settings.get("demo")),
-            "split_source": index.split_source,
-            "clips": {s: len(features[s].labels) for s in ("train", "val", "test")},
-            "speakers": {s: len(index.speakers(s)) for s in ("train", "val", "test")},
-        },
-        "files": {key: name for f in formats for key, name in EXPORT_FORMATS[f].items()},
-    }
+    card = ModelCard(
+        schema=CARD_SCHEMA,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        trial=trial.number,
+        model=config.model.name,
+        labels=tuple(labels),
+        features=config.features,
+        input_shape=tuple(config.features.shape),
+        config=config,
+        metrics=CardMetrics(**metrics),
+        footprint=from_dict(CardFootprint, footprint, "footprint field"),
+        verification=CardVerification(**verification) if verification else None,
+        frontend=frontend,
+        budget=budget,
+        limits=budget.limits(device),
+        data=CardData(
+            root=str(index.root),
+            demo=settings.demo,
+            split_source=index.split_source,
+            clips={s: len(features[s].labels) for s in ("train", "val", "test")},
+            speakers={s: len(index.speakers(s)) for s in ("train", "val", "test")},
+        ),
+        files={f.key: f.name for name in formats for f in EXPORT_FORMATS[name]},
+    )
     run.write_card(card, out / "card.json")
     return card
 

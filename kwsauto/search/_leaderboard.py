@@ -7,57 +7,46 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from kwsauto.features import FeatureConfig
-from kwsauto.models import registry_name
+from kwsauto.search._records import ModelCard, TrialRecord
+from kwsauto.training import TrialConfig
 
-__all__ = ["trial_row", "leaderboard_rows", "best_feasible", "SORT_KEYS"]
+__all__ = ["SORT_KEYS", "best_feasible", "leaderboard_rows", "trained_trials", "trial_row", "with_test_accuracy"]
 
 SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
 
 
 def trial_row(trial: FrozenTrial) -> dict[str, Any]:
-    attrs = trial.user_attrs
-    footprint = attrs.get("footprint", {})
-    feasible = attrs.get("feasible")
-    state = trial.state.name.lower()
-    if trial.state == TrialState.COMPLETE and feasible is False:
-        state = "infeasible"
-    elif trial.state == TrialState.FAIL and not attrs.get("error"):
-        state = "failed"
-    trained = trial.state == TrialState.COMPLETE and feasible
-    values = trial.values or []
+    r = TrialRecord.of(trial)
+    trained = r.trained
     return {
-        "number": trial.number,
-        "state": state,
-        "model": _model_label(attrs.get("config")),
-        "val_accuracy": attrs.get("val_accuracy", values[0] if values else None) if trained else attrs.get("last_val_accuracy"),
-        "objective": values[0] if trained and values else None,
-        "test_accuracy": attrs.get("test_accuracy"),
-        "feasible": feasible,
-        "failed_limit": attrs.get("failed_limit"),
-        "violations": attrs.get("violations", []),
-        "ram_bytes": footprint.get("ram_bytes"),
-        "flash_bytes": footprint.get("flash_bytes"),
-        "latency_ms": footprint.get("latency_ms"),
-        "macs": footprint.get("macs"),
-        "params_count": footprint.get("params"),
-        "seconds": round(attrs["seconds"], 2) if "seconds" in attrs else None,
-        "epochs_run": attrs.get("epochs_run", attrs.get("last_epoch")),
-        "error": attrs.get("error"),
+        "number": r.number,
+        "state": r.state,
+        "model": _model_label(r.config),
+        "val_accuracy": (r.val_accuracy if r.val_accuracy is not None else (r.values[0] if r.values else None))
+        if trained else r.last_val_accuracy,
+        "objective": r.values[0] if trained and r.values else None,
+        "test_accuracy": r.test_accuracy,
+        "feasible": r.feasible,
+        "failed_limit": r.failed_limit,
+        "violations": list(r.violations),
+        "ram_bytes": r.footprint.get("ram_bytes"),
+        "flash_bytes": r.footprint.get("flash_bytes"),
+        "latency_ms": r.footprint.get("latency_ms"),
+        "macs": r.footprint.get("macs"),
+        "params_count": r.footprint.get("params"),
+        "seconds": round(r.seconds, 2) if r.seconds is not None else None,
+        "epochs_run": r.epochs_run,
+        "error": r.error,
         "params": trial.params,
     }
 
 
-def _model_label(config: dict[str, Any] | None) -> str | None:
+def _model_label(config: TrialConfig | None) -> str | None:
     """``mobilenetv1_025 50x40 pt``: the backbone, the input it sees, and ``pt`` when it started pretrained."""
-    if not config:
+    if config is None:
         return None
-    features = FeatureConfig.from_dict(config["features"])
-    pretrained = " pt" if config["model"].get("pretrained") else ""
-    return (
-        f"{registry_name(config['model']['arch'], config['model']['width'])} "
-        f"{features.n_frames}x{features.n_features}{pretrained}"
-    )
+    pretrained = " pt" if config.model.pretrained else ""
+    return f"{config.model.name} {config.features.n_frames}x{config.features.n_features}{pretrained}"
 
 
 def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:
@@ -66,14 +55,28 @@ def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["state"] != "complete", -(r["objective"] or r["val_accuracy"] or 0.0), r["number"]))
 
 
+def with_test_accuracy(rows: list[dict[str, Any]], card: ModelCard | None) -> list[dict[str, Any]]:
+    """Leaderboard rows with the chosen model's test accuracies (float and int8) from its card."""
+    if card is not None:
+        for row in rows:
+            if row["number"] == card.trial:
+                row["test_accuracy"] = card.metrics.test_accuracy
+                row["test_accuracy_int8"] = card.metrics.test_accuracy_int8
+    return rows
+
+
 def best_feasible(study: optuna.Study) -> FrozenTrial | None:
     """The completed, feasible trial with the best validation metric (ties: the earlier trial).
 
     In a Pareto study that is the most accurate feasible trial; the front itself is in ``pareto.csv``.
     """
-    done = [
+    return max(trained_trials(study), key=lambda t: (t.values[0], -t.number), default=None)
+
+
+def trained_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The trials that trained to the end within the budget (they have weights and a validation metric)."""
+    return [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if t.user_attrs.get("feasible") and t.values
     ]
-    return max(done, key=lambda t: (t.values[0], -t.number), default=None)

@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 
 from kwsauto._io import atomic_write, atomic_write_text
-from kwsauto.search._leaderboard import trial_row
+from kwsauto.search._leaderboard import trained_trials, trial_row
 from kwsauto.search._run_folder import RunFolder
 
 __all__ = ["pareto_rows", "write_pareto"]
@@ -42,7 +42,7 @@ def _plot(study: optuna.Study, front: list[dict[str, Any]], run: RunFolder) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    trained = [trial_row(t) for t in study.get_trials(deepcopy=False) if t.user_attrs.get("feasible") and t.values]
+    trained = [trial_row(t) for t in trained_trials(study)]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     if trained:
         points = ax.scatter(

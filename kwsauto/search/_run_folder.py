@@ -26,8 +26,8 @@ from typing import Any
 import torch
 
 from kwsauto._io import atomic_write, atomic_write_json, atomic_write_text
-from kwsauto.data import DatasetOptions
 from kwsauto.errors import OutputError
+from kwsauto.search._records import ModelCard, RunSettings
 
 __all__ = ["RunFolder", "LEADERBOARD_COLUMNS", "WEIGHTS_ATTR"]
 
@@ -88,26 +88,17 @@ class RunFolder:
         return self
 
     # settings --------------------------------------------------------------------------------------------------
-    def write_settings(self, settings: dict[str, Any]) -> None:
-        atomic_write_json(self.path / "run.json", settings)
+    @property
+    def settings_path(self) -> Path:
+        return self.path / "run.json"
 
-    def dataset_options(self) -> DatasetOptions:
-        """The dataset options the search was run with, from ``run.json``."""
-        options = self.read_settings().get("dataset") or {}
-        defaults = DatasetOptions()
-        return DatasetOptions(
-            speaker_patterns=tuple(options.get("speaker_patterns") or defaults.speaker_patterns),
-            val_fraction=options.get("val_fraction", defaults.val_fraction),
-            test_fraction=options.get("test_fraction", defaults.test_fraction),
-            keywords=tuple(options["keywords"]) if options.get("keywords") else None,
-            noise_class=bool(options.get("noise_class", False)),
-        )
+    def write_settings(self, settings: RunSettings) -> None:
+        atomic_write_json(self.settings_path, settings.to_dict())
 
-    def read_settings(self) -> dict[str, Any]:
-        path = self.path / "run.json"
-        if not path.is_file():
+    def read_settings(self) -> RunSettings:
+        if not self.settings_path.is_file():
             raise OutputError(f"{self.path} is not a kwsauto run folder (no run.json); give the folder a search wrote.")
-        return json.loads(path.read_text())
+        return RunSettings.read(self.settings_path)
 
     # trials ----------------------------------------------------------------------------------------------------
     def save_trial(self, number: int, model: torch.nn.Module, config: dict[str, Any]) -> None:
@@ -144,11 +135,10 @@ class RunFolder:
             writer.writerow({**row, "params": json.dumps(row.get("params", {}), sort_keys=True)})
         atomic_write_text(self.path / "leaderboard.csv", buffer.getvalue())
 
-    def write_card(self, card: dict[str, Any], path: Path | None = None) -> None:
-        atomic_write_json(path or self.best_dir / "card.json", card)
+    def write_card(self, card: ModelCard, path: Path | None = None) -> None:
+        atomic_write_json(path or self.best_dir / "card.json", card.to_dict())
 
-    def read_card(self) -> dict[str, Any]:
-        path = self.best_dir / "card.json"
-        if not path.is_file():
-            raise OutputError(f"{self.path} has no best model yet (no best/card.json).")
-        return json.loads(path.read_text())
+    def read_card(self, folder: Path | None = None) -> ModelCard | None:
+        """The card in ``folder`` (default ``best/``), or None when none was written there."""
+        path = (folder or self.best_dir) / "card.json"
+        return ModelCard.read(path) if path.is_file() else None

@@ -31,7 +31,16 @@ from kwsauto.training import AugmentConfig, TrainConfig, TrialConfig
 
 __all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "builtin_seeds", "SPACES_DIR"]
 
-SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+
+
+def _spaces_dir() -> Path:
+    """``search_spaces/``: inside the installed package (the wheel maps it there), or at the top of a source tree."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "search_spaces"
+    return installed if installed.is_dir() else package.parent / "search_spaces"
+
+
+SPACES_DIR = _spaces_dir()
 _SECTIONS = {"features": FeatureConfig, "model": ModelSpec, "train": TrainConfig, "train.augment": AugmentConfig}
 _DIST_KEYS = {"choices", "int", "float", "log", "step"}
 _NOT_FINETUNING = {"train.freeze_epochs": 0, "train.backbone_lr_factor": 1.0}  # a trial trained from scratch

@@ -18,16 +18,18 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from kwsauto._serial import check_choice
 from kwsauto.data import DatasetOptions, load_dataset
 from kwsauto.device import DEFAULT_DEVICE, Budget, get_device
-from kwsauto.errors import ConfigError, did_you_mean
+from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
 from kwsauto.search._enqueue import enqueue_from
 from kwsauto.search._export import export_trial
 from kwsauto.search._feasibility import ensure_space_can_fit
-from kwsauto.search._leaderboard import best_feasible, leaderboard_rows
+from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
+from kwsauto.search._records import ModelCard, RunSettings
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
 from kwsauto.search._storage import OWNER_ATTR, fail_stale_trials, make_storage, owner_tag, redact_url
@@ -41,19 +43,18 @@ PRUNERS = ("median", "hyperband", "none")
 OBJECTIVES = ("accuracy", "pareto")
 
 
-def _choice(name: str, value: str, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise ConfigError(f"{name} must be one of {', '.join(valid)}, but got {value!r}{did_you_mean(value, valid)}.")
-
-
 @dataclass(frozen=True)
 class SearchSettings:
-    """A search, as the CLI's options describe it. ``data=None`` uses the built-in demo dataset."""
+    """A search, as the CLI's options describe it: these are the only defaults (the CLI's options default to None).
+
+    ``data=None`` uses the built-in demo dataset; ``space=None`` the ``quick`` space for the demo, else ``default``.
+    The budget's unset limits are the device's capacity.
+    """
 
     data: Path | None = None
-    budget: Budget = field(default_factory=lambda: Budget(ram_bytes=64 * 1024))
+    budget: Budget = field(default_factory=Budget)
     device: str = DEFAULT_DEVICE
-    space: str = "default"
+    space: str | None = None
     n_trials: int | None = 20
     time_limit_s: float | None = None
     out: Path | None = None
@@ -74,14 +75,17 @@ class SearchSettings:
     pretrained: str | None = None  # a checkpoint every trial starts from (pins architecture, width, features)
 
     def __post_init__(self) -> None:
-        _choice("--sampler", self.sampler, SAMPLERS)
-        _choice("--pruner", self.pruner, PRUNERS)
-        _choice("--objective", self.objective, OBJECTIVES)
-        _choice("--metric", self.metric, METRICS)
+        for name, valid in (("sampler", SAMPLERS), ("pruner", PRUNERS), ("objective", OBJECTIVES), ("metric", METRICS)):
+            check_choice(name, getattr(self, name), valid, field=name)
         if self.n_trials is not None and self.n_trials < 1:
-            raise ConfigError(f"--trials must be at least 1, but got {self.n_trials}.")
+            raise ConfigError(f"n_trials must be at least 1, but got {self.n_trials}.", field="n_trials")
         if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, but got {self.workers}.")
+            raise ConfigError(f"workers must be at least 1, but got {self.workers}.", field="workers")
+
+    def resolved_space(self) -> str:
+        if self.space is not None:
+            return self.space
+        return "quick" if self.data is None else "default"
 
     def resolved_study_name(self) -> str:
         if self.study_name:
@@ -94,7 +98,7 @@ class SearchResult:
     run: RunFolder
     study_name: str
     rows: list[dict[str, Any]]
-    card: dict[str, Any] | None
+    card: ModelCard | None
     interrupted: bool = False
     pareto: list[dict[str, Any]] | None = None
 
@@ -129,28 +133,27 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> dict[str, Any]:
-    return {
-        "data": str(data),
-        "demo": demo,
-        "budget": settings.budget.to_dict(),
-        "device": settings.device,
-        "space": settings.space,
-        "seed": settings.seed,
-        "sampler": settings.sampler,
-        "objective": settings.objective,
-        "metric": settings.metric,
-        "study": settings.resolved_study_name(),
-        "pretrained": settings.pretrained,
-        "storage": redact_url(settings.storage) if settings.storage else None,
-        "dataset": {
-            "keywords": settings.dataset.keywords,
-            "noise_class": settings.dataset.noise_class,
-            "val_fraction": settings.dataset.val_fraction,
-            "test_fraction": settings.dataset.test_fraction,
-            "speaker_patterns": list(settings.dataset.speaker_patterns),
-        },
-    }
+def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> RunSettings:
+    return RunSettings(
+        data=str(data),
+        demo=demo,
+        study=settings.resolved_study_name(),
+        budget=settings.budget,
+        device=settings.device,
+        space=settings.resolved_space(),
+        seed=settings.seed,
+        sampler=settings.sampler,
+        pruner=settings.pruner,
+        objective=settings.objective,
+        metric=settings.metric,
+        n_trials=settings.n_trials,
+        time_limit_s=settings.time_limit_s,
+        workers=settings.workers,
+        expert=str(settings.expert) if settings.expert else None,
+        pretrained=settings.pretrained,
+        storage=redact_url(settings.storage) if settings.storage else None,
+        dataset=settings.dataset,
+    )
 
 
 @dataclass
@@ -159,12 +162,12 @@ class _Prepared:
     run: RunFolder
     study: optuna.Study
     objective: Objective
-    record: dict[str, Any]
+    record: RunSettings
 
 
 def _prepare(settings: SearchSettings, listener: TrialListener, started: float, *, first: bool) -> _Prepared:
     device = get_device(settings.device)
-    space = load_space(settings.space)
+    space = load_space(settings.resolved_space())
     if settings.pretrained is not None:
         space = space.with_checkpoint(settings.pretrained)
     hooks = load_expert(settings.expert)
@@ -182,7 +185,7 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
     if first:
         _check_resume(run, record)
         ensure_space_can_fit(space.architecture_choices(), index.labels, device, settings.budget)
-        run.write_settings({**record, "labels": list(index.labels), "split_source": index.split_source})
+        run.write_settings(replace(record, labels=tuple(index.labels), split_source=index.split_source))
         # Decode every clip now, so an unreadable file stops the search before the first trial.
         compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
     study = open_study(run, study_name, _sampler(settings), storage=settings.storage, pareto=settings.objective == "pareto")
@@ -222,7 +225,7 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     started = time.monotonic()
     prepared = _prepare(settings, listener, started, first=True)
     fail_stale_trials(prepared.study)
-    seeds = settings.enqueue or (builtin_seeds(settings.space) if settings.seeds and not settings.pretrained else None)
+    seeds = settings.enqueue or (builtin_seeds(settings.resolved_space()) if settings.seeds and not settings.pretrained else None)
     if seeds is not None:
         enqueue_from(prepared.study, seeds, prepared.objective.space)
     interrupted = False
@@ -238,7 +241,7 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
             process.terminate()
     card = _finish(prepared)
     pareto = write_pareto(prepared.study, prepared.run) if settings.objective == "pareto" else None
-    return SearchResult(prepared.run, settings.resolved_study_name(), leaderboard_rows_with_test(prepared.study, card),
+    return SearchResult(prepared.run, settings.resolved_study_name(), with_test_accuracy(leaderboard_rows(prepared.study), card),
                         card, interrupted, pareto)
 
 
@@ -282,23 +285,13 @@ class _LogListener(TrialListener):
         print(f"[worker {os.getpid()}] trial {number}: {outcome}", flush=True)
 
 
-def leaderboard_rows_with_test(study: optuna.Study, card: dict[str, Any] | None) -> list[dict[str, Any]]:
-    rows = leaderboard_rows(study)
-    if card is not None:
-        for row in rows:
-            if row["number"] == card["trial"]:
-                row["test_accuracy"] = card["metrics"]["test_accuracy"]
-                row["test_accuracy_int8"] = card["metrics"].get("test_accuracy_int8")
-    return rows
-
-
-def _finish(prepared: _Prepared) -> dict[str, Any] | None:
+def _finish(prepared: _Prepared) -> ModelCard | None:
     study, run, objective = prepared.study, prepared.run, prepared.objective
     best = best_feasible(study)
     card = None
     if best is not None:
-        previous = run.read_card() if (run.best_dir / "card.json").is_file() else None
-        if previous and previous.get("trial") == best.number and (run.best_dir / "model_int8.tflite").is_file():
+        previous = run.read_card()
+        if previous and previous.trial == best.number and (run.best_dir / "model_int8.tflite").is_file():
             card = previous
         else:
             config = TrialConfig.from_dict(best.user_attrs["config"])
@@ -306,25 +299,18 @@ def _finish(prepared: _Prepared) -> dict[str, Any] | None:
                 best, objective.features(config.features), objective.index, run, objective.device,
                 prepared.settings.budget, prepared.record,
             )
-    run.write_leaderboard(leaderboard_rows_with_test(study, card))
+    run.write_leaderboard(with_test_accuracy(leaderboard_rows(study), card))
     return card
 
 
-def _check_resume(run: RunFolder, record: dict[str, Any]) -> None:
+def _check_resume(run: RunFolder, record: RunSettings) -> None:
     """Resuming with other settings would mix incomparable trials in one study: refuse, naming the difference."""
-    path = run.path / "run.json"
-    if not path.is_file():
+    if not run.settings_path.is_file():
         return
     previous = run.read_settings()
-    for key in ("data", "budget", "device", "space", "dataset", "objective", "metric"):
-        if key in previous and previous[key] != _jsonish(record[key]):
+    for key in RunSettings.RESUME_KEYS:
+        if getattr(previous, key) != getattr(record, key):
             raise ConfigError(
-                f"Run folder {run.path} holds a search with {key}={previous[key]!r}, not {record[key]!r}. "
+                f"Run folder {run.path} holds a search with {key}={getattr(previous, key)!r}, not {getattr(record, key)!r}. "
                 "Use the same settings to resume it, or another --out/--study for a new search."
             )
-
-
-def _jsonish(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, default=str))

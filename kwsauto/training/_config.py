@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from kwsauto._serial import check_choice, from_dict
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
 from kwsauto.models import ModelSpec
@@ -12,19 +13,6 @@ from kwsauto.models import ModelSpec
 __all__ = ["AugmentConfig", "TrainConfig", "TrialConfig", "LEVELS"]
 
 LEVELS = ("none", "low", "high")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {choices}, but got {value!r}{did_you_mean(value, choices)}.")
-
-
-def _from_dict(cls, values: dict, what: str):
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in values:
-        if key not in names:
-            raise ConfigError(f"Unknown {what} setting {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}.")
-    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -45,7 +33,7 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         for name in ("noise", "time_mask", "freq_mask"):
-            _check_choice(name, getattr(self, name), LEVELS)
+            check_choice(name, getattr(self, name), LEVELS)
         if not 0 <= self.time_shift_ms <= 500:
             raise ConfigError(f"time_shift_ms must be in [0, 500], but got {self.time_shift_ms!r}.")
         if not 0.0 <= self.background_noise <= 1.0:
@@ -57,7 +45,7 @@ class AugmentConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> AugmentConfig:
-        return _from_dict(cls, values, "augmentation")
+        return from_dict(cls, values, "augmentation setting")
 
 
 @dataclass(frozen=True)
@@ -99,10 +87,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        values = dict(values)
-        if isinstance(values.get("augment"), dict):
-            values["augment"] = AugmentConfig.from_dict(values["augment"])
-        return _from_dict(cls, values, "training")
+        return from_dict(cls, values, "training setting")
 
 
 @dataclass(frozen=True)
@@ -137,6 +122,6 @@ class TrialConfig:
             )
         return cls(
             features=FeatureConfig.from_dict(values.get("features", {})),
-            model=_from_dict(ModelSpec, values.get("model", {}), "model"),
+            model=from_dict(ModelSpec, values.get("model", {}), "model setting"),
             train=TrainConfig.from_dict(values.get("train", {})),
         )

@@ -43,3 +43,10 @@ def test_stride2_convs_pad_like_tflite_same():
     stem = model.backbone.features[0][0]
     assert isinstance(stem, nn.Sequential) and isinstance(stem[0], nn.ZeroPad2d)
     assert stem[0].padding == (0, 1, 0, 1)
+
+
+def test_the_registry_builds_every_architecture_the_name_table_lists():
+    from kwsauto.models._names import ARCHITECTURE_NAMES
+    from kwsauto.models._registry import ARCHITECTURES
+
+    assert tuple(ARCHITECTURES) == ARCHITECTURE_NAMES

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -55,12 +54,12 @@ def empty_run(tiny_run, tmp_path_factory) -> Path:
     from optuna.trial import TrialState, create_trial
 
     out = tmp_path_factory.mktemp("empty-run") / "run"
-    settings = json.loads((tiny_run / "run.json").read_text())
+    settings = RunFolder(tiny_run).read_settings()
     RunFolder(out).prepare().write_settings(settings)
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(out / "study.journal"))
     )
-    study = optuna.create_study(study_name=settings["study"], storage=storage, direction="maximize")
+    study = optuna.create_study(study_name=settings.study, storage=storage, direction="maximize")
     study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"error": "RuntimeError: boom"}))
     return out
 

@@ -6,8 +6,8 @@ from rich.console import Console
 
 from kwsauto.device import Budget, list_devices
 from kwsauto.errors import ConfigError
-from kwsauto.report._benchmark import benchmark
-from kwsauto.report._benchmark_results import VARIANTS, write_benchmark_json
+from kwsauto.evaluate._benchmark import benchmark
+from kwsauto.evaluate._benchmark_results import VARIANTS, write_benchmark_json
 from kwsauto.report._benchmark_tables import benchmark_view
 
 FAST = {"repeats": 3, "warmup": 1}

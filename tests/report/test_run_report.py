@@ -8,7 +8,7 @@ import pytest
 
 from kwsauto.cli import build_parser
 from kwsauto.errors import KwsautoError
-from kwsauto.report._run_report import write_run_report
+from kwsauto.report import write_run_report
 
 
 @pytest.fixture(scope="module")

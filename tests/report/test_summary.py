@@ -5,7 +5,8 @@ import pytest
 from rich.console import Console
 
 from kwsauto.errors import KwsautoError
-from kwsauto.report._summary import summarize, summary_table
+from kwsauto.evaluate import summarize
+from kwsauto.report import summary_table
 
 
 def _render(renderable) -> str:

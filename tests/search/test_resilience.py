@@ -75,7 +75,7 @@ def test_enqueue_runs_known_configs_first(tone_dataset, tmp_path):
     # a previous run's best seeds a new search
     again = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run3", n_trials=1, enqueue=result.run.path))
     first = open_study(again.run, again.study_name).trials[0]
-    assert first.params["model.width"] == result.card["config"]["model"]["width"]
+    assert first.params["model.width"] == result.card.config.model.width
 
 
 def test_a_failing_trial_is_recorded_and_the_study_goes_on(tone_dataset, tmp_path):

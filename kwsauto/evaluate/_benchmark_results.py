@@ -12,7 +12,7 @@ from typing import Any
 from kwsauto._io import atomic_write_json
 from kwsauto.device import Budget, Footprint, Violation
 from kwsauto.errors import OutputError
-from kwsauto.report._latency import LatencyStat
+from kwsauto.evaluate._latency import LatencyStat
 from kwsauto.training import ClassMetrics
 
 __all__ = [

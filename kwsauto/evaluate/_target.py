@@ -8,33 +8,26 @@ carries). Anything else is a one-line error naming the path and what is valid.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from kwsauto.errors import ConfigError, KwsautoError
+from kwsauto.export import export_files
 from kwsauto.features import FeatureConfig
-from kwsauto.search import RunFolder, best_feasible, leaderboard_rows, open_study
+from kwsauto.search import ModelCard, Run, RunFolder, RunSettings, TrialRecord
 from kwsauto.training import TrialConfig
 
 __all__ = [
     "MODEL_FILES",
     "ModelTarget",
-    "open_run_study",
     "resolve_target",
     "resolve_targets",
 ]
 
-# variant → the file an export writes for it (the same names as ``search._export.EXPORT_FORMATS``)
-MODEL_FILES: dict[str, str] = {
-    "float_onnx": "model.onnx",
-    "int8_onnx": "model_int8.onnx",
-    "int8_tflite": "model_int8.tflite",
-}
+# runtime variant → the file an export writes for it, from the one table of export files
+MODEL_FILES: dict[str, str] = {f.variant: f.name for f in export_files() if f.variant is not None}
 _MODEL_SUFFIXES = (".tflite", ".onnx")
 
 
@@ -51,36 +44,17 @@ class ModelTarget:
     features: FeatureConfig | None
     files: dict[str, Path]
     run: RunFolder | None = None
-    settings: dict[str, Any] | None = None
+    settings: RunSettings | None = None
     trial: int | None = None
     config: TrialConfig | None = None
     trained: bool = False
     frozen: FrozenTrial | None = None
-    card: dict[str, Any] | None = None
+    card: ModelCard | None = None
     notes: tuple[str, ...] = ()
 
     @property
     def is_trial(self) -> bool:
         return self.run is not None and self.config is not None
-
-
-def open_run_study(run: RunFolder, settings: dict[str, Any], storage: str | None = None) -> optuna.Study:
-    """The run's study: its journal, or the shared ``storage`` URL; never a new, empty study."""
-    if storage is None and not run.storage_path.is_file():
-        where = (
-            f" (its study is in {settings['storage']}: pass --storage with that URL)"
-            if settings.get("storage")
-            else ""
-        )
-        raise ConfigError(
-            f"{run.path} has no study.journal{where}; give a run folder whose search kept its journal."
-        )
-    try:
-        return open_study(run, settings["study"], storage=storage)
-    except KeyError:
-        raise ConfigError(
-            f"The storage of {run.path} holds no study {settings['study']!r}; the run folder is incomplete."
-        ) from None
 
 
 def _is_run(path: Path) -> bool:
@@ -99,7 +73,7 @@ def resolve_target(path: str | Path, trial: int | None = None, storage: str | No
             raise ConfigError(
                 f"{path} is trial {int(path.name)}, but --trial {trial} was given; give one of them."
             )
-        return _trial_target(RunFolder(path.parent.parent), int(path.name), storage)
+        return _trial_target(Run.open(path.parent.parent, storage), int(path.name))
     if not path.exists():
         raise ConfigError(
             f"{path} does not exist; give a run folder, a trial folder (RUN/trials/0003) or a .tflite/.onnx model."
@@ -115,9 +89,9 @@ def resolve_target(path: str | Path, trial: int | None = None, storage: str | No
             )
         return _model_file_target(path)
     if _is_run(path):
-        return _trial_target(RunFolder(path), trial, storage)
+        return _trial_target(Run.open(path, storage), trial)
     if path.name == "best" and _is_run(path.parent):
-        return _trial_target(RunFolder(path.parent), trial, storage)
+        return _trial_target(Run.open(path.parent, storage), trial)
     models = [path / name for name in MODEL_FILES.values() if (path / name).is_file()]
     if models and (path / "card.json").is_file():
         return _model_file_target(models[-1])
@@ -144,68 +118,47 @@ def resolve_targets(
         raise ConfigError(
             f"--top needs a run folder (with run.json), but got {path}; give the folder a search wrote."
         )
-    run = RunFolder(path)
-    rows = leaderboard_rows(open_run_study(run, run.read_settings(), storage))
-    numbers = [r["number"] for r in rows if r["state"] == "complete" and r.get("feasible")][:top]
+    run = Run.open(path, storage)
+    numbers = [r["number"] for r in run.rows() if r["state"] == "complete" and r.get("feasible")][:top]
     if not numbers:
         raise ConfigError(
             f"{path} has no finished trial that fits the budget; run the search longer or with a larger budget."
         )
-    return [_trial_target(run, n, storage) for n in numbers]
+    return [_trial_target(run, n) for n in numbers]
 
 
-def _trial_target(run: RunFolder, number: int | None, storage: str | None = None) -> ModelTarget:
-    settings = run.read_settings()
-    study = open_run_study(run, settings, storage)
-    card = run.read_card() if (run.best_dir / "card.json").is_file() else None
-    if number is None:
-        chosen = best_feasible(study)
-        if chosen is None:
-            states = sorted({t.state.name.lower() for t in study.get_trials(deepcopy=False)}) or ["none"]
-            raise ConfigError(
-                f"{run.path} has no finished trial that fits the budget (trial states: {', '.join(states)}); "
-                "run the search longer, or give --trial N to look at one trial."
-            )
-    else:
-        chosen = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
-        if chosen is None:
-            raise ConfigError(
-                f"{run.path} has no trial {number}; `kwsauto leaderboard {run.path}` lists them."
-            )
-    if "config" not in chosen.user_attrs:
+def _trial_target(run: Run, number: int | None) -> ModelTarget:
+    chosen = run.trial(number)
+    record = TrialRecord.of(chosen)
+    if record.config is None:
         raise ConfigError(
-            f"Trial {chosen.number} of {run.path} has no config (state {chosen.state.name.lower()}); pick another trial."
+            f"Trial {record.number} of {run.path} has no config (state {chosen.state.name.lower()}); pick another trial."
         )
-    config = TrialConfig.from_dict(chosen.user_attrs["config"])
-    labels = tuple(settings.get("labels") or (card or {}).get("labels") or ())
+    labels = run.settings.labels or (run.card.labels if run.card is not None else ())
     # a complete feasible trial trained; its weights are in trials/<n>/ or, from another machine, in the study
-    trained = chosen.state == TrialState.COMPLETE and bool(chosen.user_attrs.get("feasible"))
     notes: list[str] = []
-    if not trained:
-        state = "infeasible" if chosen.user_attrs.get("feasible") is False else chosen.state.name.lower()
+    if not record.trained:
+        state = "infeasible" if record.feasible is False else chosen.state.name.lower()
         notes.append(
-            f"trial {chosen.number} was not trained (state {state}): it has a footprint, no accuracy or latency"
+            f"trial {record.number} was not trained (state {state}): it has a footprint, no accuracy or latency"
         )
+    exported = run.exported_card(record.number)
     files: dict[str, Path] = {}
-    trial_card = None
-    for folder in (run.best_dir, run.trial_dir(chosen.number) / "export"):
-        folder_card = _read_json(folder / "card.json")
-        if folder_card and folder_card.get("trial") == chosen.number:
-            trial_card = folder_card
-            files = {k: folder / name for k, name in MODEL_FILES.items() if (folder / name).is_file()}
-            break
+    if exported is not None:
+        folder = exported[0]
+        files = {k: folder / name for k, name in MODEL_FILES.items() if (folder / name).is_file()}
     return ModelTarget(
-        name=f"trial {chosen.number}",
+        name=f"trial {record.number}",
         labels=labels,
-        features=config.features,
+        features=record.config.features,
         files=files,
-        run=run,
-        settings=settings,
-        trial=chosen.number,
-        config=config,
-        trained=trained,
+        run=run.folder,
+        settings=run.settings,
+        trial=record.number,
+        config=record.config,
+        trained=record.trained,
         frozen=chosen,
-        card=trial_card,
+        card=exported[1] if exported is not None else None,
         notes=tuple(notes),
     )
 
@@ -234,12 +187,13 @@ def _model_file_target(path: Path) -> ModelTarget:
     from kwsauto.export._predict import load_model_info
 
     _check_model_file(path)
-    card = _read_json(path.parent / "card.json")
+    card_path = path.parent / "card.json"
+    card = ModelCard.read(card_path) if card_path.is_file() else None
     notes: list[str] = []
     labels: tuple[str, ...] = ()
     features: FeatureConfig | None = None
     if card is not None:
-        labels, features = tuple(card["labels"]), FeatureConfig.from_dict(card["features"])
+        labels, features = card.labels, card.features
     else:
         notes.append(
             f"no card.json beside {path.name}: no budget, test split or training metrics from a card"
@@ -265,7 +219,7 @@ def _model_file_target(path: Path) -> ModelTarget:
         files=files,
         run=run,
         settings=run.read_settings() if run is not None else None,
-        trial=(card or {}).get("trial"),
+        trial=card.trial if card is not None else None,
         card=card,
         notes=tuple(notes),
     )
@@ -277,12 +231,3 @@ def _run_of_export(folder: Path) -> RunFolder | None:
         if _is_run(candidate):
             return RunFolder(candidate)
     return None
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is not readable JSON ({exc}); export the model again.") from None

@@ -22,18 +22,18 @@ import torch
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.device import Budget, check_budget, estimate_footprint, get_device, list_devices
 from kwsauto.errors import ConfigError, KwsautoError
-from kwsauto.export import Int8Graph, quantize_features, run_litert, trace_int8_graph
-from kwsauto.features import FeatureConfig, FeatureExtractor, FeatureSet, compute_features
-from kwsauto.models import create_model
-from kwsauto.report._benchmark_results import (
+from kwsauto.evaluate._benchmark_results import (
     VARIANTS,
     BenchmarkReport,
     DeviceFit,
     ModelBenchmark,
     VariantAccuracy,
 )
-from kwsauto.report._latency import LatencyStat, features_latency, litert_latency, onnxruntime_latency
-from kwsauto.report._target import ModelTarget, resolve_targets
+from kwsauto.evaluate._latency import LatencyStat, features_latency, litert_latency, onnxruntime_latency
+from kwsauto.evaluate._target import ModelTarget, resolve_targets
+from kwsauto.export import Int8Graph, quantize_features, run_litert, trace_int8_graph
+from kwsauto.features import FeatureConfig, FeatureExtractor, FeatureSet, compute_features
+from kwsauto.models import create_model
 from kwsauto.training import classification_metrics, predict
 
 __all__ = ["benchmark", "device_fits"]
@@ -82,8 +82,9 @@ def device_fits(graph: Int8Graph, target: ModelTarget, budget: Budget) -> tuple[
 
 
 def _budget_of(target: ModelTarget) -> Budget:
-    recorded = (target.settings or {}).get("budget") or (target.card or {}).get("budget")
-    return Budget(**recorded) if recorded else Budget()
+    if target.settings is not None:
+        return target.settings.budget
+    return target.card.budget if target.card is not None else Budget()
 
 
 def _benchmark_one(
@@ -130,10 +131,10 @@ def _test_data(
 ) -> tuple[ClipIndex, FeatureSet] | str:
     """The dataset index and features of ``target``'s test split, or why there are none."""
     settings, card = target.settings, target.card
-    root = data or (settings or {}).get("data") or ((card or {}).get("data") or {}).get("root")
+    root = data or (settings.data if settings else None) or (card.data.root if card else None)
     if root is None:
         return "no dataset known (no run.json or card.json); pass the dataset folder with --data"
-    options = target.run.dataset_options() if settings and target.run is not None else DatasetOptions()
+    options = settings.dataset if settings is not None else DatasetOptions()
     key = (str(root), options, target.features)
     if key not in loaded:
         try:
@@ -153,18 +154,21 @@ def _export_to(
     target: ModelTarget, index: ClipIndex, features: FeatureSet, folder: Path, notes: list[str]
 ) -> dict[str, Path]:
     """Export the trial's int8 models into ``folder`` (a temporary one), as ``kwsauto export`` does."""
-    from kwsauto.report._target import MODEL_FILES
+    from kwsauto.evaluate._target import MODEL_FILES
     from kwsauto.search._export import export_trial
 
-    settings = target.settings or {}
+    settings = target.settings
+    if settings is None or target.frozen is None or target.run is None:
+        notes.append("int8 export needs the trial's run folder and its run.json")
+        return {}
     try:
         export_trial(
             target.frozen,
             features,
             index,
             target.run,
-            get_device(settings["device"]),
-            Budget(**settings["budget"]),
+            get_device(settings.device),
+            settings.budget,
             settings,
             formats=("tflite", "onnx"),
             out=folder,

@@ -1,0 +1,263 @@
+"""What a run writes and reads back, typed: ``run.json`` (:class:`RunSettings`), ``card.json`` (:class:`ModelCard`)
+and a trial's attributes in the study (:class:`TrialRecord`).
+
+All of them go through :mod:`kwsauto._serial`, so a record written by this version reads back equal, an unknown
+field is a one-line error naming the file, and a card of another schema version is refused with its version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optuna.trial import FrozenTrial, TrialState
+
+from kwsauto._serial import from_dict, to_dict
+from kwsauto.data import DatasetOptions
+from kwsauto.device import Budget, Footprint
+from kwsauto.errors import ConfigError, KwsautoError
+from kwsauto.features import FeatureConfig
+from kwsauto.training import TrialConfig
+
+__all__ = [
+    "CARD_SCHEMA",
+    "CardData",
+    "CardFootprint",
+    "CardMetrics",
+    "CardVerification",
+    "ModelCard",
+    "RunSettings",
+    "TrialRecord",
+    "read_json_record",
+]
+
+CARD_SCHEMA = 1  # card.json's "kwsauto_card": raise it when a field changes meaning or disappears
+
+
+def read_json_record(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from ``path``; anything else is a one-line error naming the file."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not a readable {what} ({exc}); write it again.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} is not a {what}: it holds a {type(raw).__name__}, not a JSON object.")
+    return raw
+
+
+def _read(cls: Any, path: Path, what: str) -> Any:
+    raw = read_json_record(path, what)
+    try:
+        return cls.from_dict(raw)
+    except (KwsautoError, TypeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every setting of a search, as ``run.json`` records it: enough to resume or reproduce it.
+
+    ``labels`` and ``split_source`` describe the dataset as the search found it. Settings older runs did not
+    record read back as the values those runs used (median pruner, one worker, no time limit, no hooks).
+    """
+
+    data: str
+    study: str
+    budget: Budget
+    device: str
+    space: str
+    demo: bool = False
+    seed: int = 0
+    sampler: str = "tpe"
+    pruner: str = "median"
+    objective: str = "accuracy"
+    metric: str = "accuracy"
+    n_trials: int | None = None
+    time_limit_s: float | None = None
+    workers: int = 1
+    expert: str | None = None
+    pretrained: str | None = None
+    storage: str | None = None  # its password redacted
+    dataset: DatasetOptions = field(default_factory=DatasetOptions)
+    labels: tuple[str, ...] = ()
+    split_source: str | None = None
+
+    # which settings must match to resume a study: the others may change between sessions
+    RESUME_KEYS = ("data", "budget", "device", "space", "dataset", "objective", "metric")
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunSettings:
+        return from_dict(cls, values, "run.json setting")
+
+    @classmethod
+    def read(cls, path: Path) -> RunSettings:
+        return _read(cls, path, "run.json")
+
+
+@dataclass(frozen=True)
+class CardMetrics:
+    """The chosen model on the validation and test splits, float and (where exported) int8."""
+
+    val_accuracy: float
+    test_accuracy: float
+    test_macro_f1: float
+    test_per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    test_confusion: list[list[int]] = field(default_factory=list)
+    test_accuracy_int8: float | None = None
+    test_macro_f1_int8: float | None = None
+    test_accuracy_tflite: float | None = None
+    agreement_tflite_onnx_int8: float | None = None
+    agreement_tflite_float: float | None = None
+
+
+@dataclass(frozen=True)
+class CardFootprint(Footprint):
+    """The estimated footprint on the run's device, and the arena TFLite Micro measured for the .tflite."""
+
+    tflm_arena_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class CardVerification:
+    """The .tflite run in TFLite Micro and LiteRT, against float and ONNX int8."""
+
+    tflm_arena_bytes: int
+    tflm_min_arena_bytes: int
+    estimated_host_arena_bytes: int
+    tflm_runtime: str
+    tflm_vs_litert_max_lsb: int
+    tflm_vs_litert_clips: int
+    agreement_tflite_float: float
+    tflite_bytes: int
+    agreement_tflite_onnx_int8: float | None = None
+
+
+@dataclass(frozen=True)
+class CardFrontend:
+    """The C front end written beside the model: the arena ``kws_model_settings.h`` allocates, and the DSP RAM as
+    the compiler laid out ``kws_frontend_t`` (``state_bytes``) and its writable static data, when a compiler ran."""
+
+    arena_bytes_allocated: int
+    dsp_ram_source: str
+    state_bytes: int | None = None
+    static_bytes: int | None = None
+    compiler: str | None = None
+
+
+@dataclass(frozen=True)
+class CardData:
+    """The dataset the model was trained and tested on."""
+
+    root: str
+    demo: bool
+    split_source: str | None
+    clips: dict[str, int]
+    speakers: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """``card.json``: what a chosen model is, what it scored, what it costs, and the files written for it."""
+
+    created: str
+    trial: int
+    model: str
+    labels: tuple[str, ...]
+    features: FeatureConfig
+    input_shape: tuple[int, ...]
+    config: TrialConfig
+    metrics: CardMetrics
+    footprint: CardFootprint
+    budget: Budget
+    limits: dict[str, float]
+    data: CardData
+    files: dict[str, str]
+    verification: CardVerification | None = None
+    frontend: CardFrontend | None = None
+    schema: int = CARD_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        raw = to_dict(self)
+        raw["verification"] = raw["verification"] or {}
+        if raw["frontend"] is None:  # written only when the export wrote the C front end
+            del raw["frontend"]
+        return {"kwsauto_card": raw.pop("schema"), **raw}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelCard:
+        values = dict(values)
+        schema = values.pop("kwsauto_card", None)
+        if schema != CARD_SCHEMA:
+            raise ConfigError(
+                f"card schema {schema!r} is not the schema {CARD_SCHEMA} this kwsauto reads; "
+                "export the model again with this version (kwsauto export RUN_DIR)."
+            )
+        if not values.get("verification"):
+            values["verification"] = None
+        return from_dict(cls, {**values, "schema": schema}, "card field")
+
+    @classmethod
+    def read(cls, path: Path) -> ModelCard:
+        return _read(cls, path, "card.json")
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A typed view of one trial in the study: its state, config, footprint and results.
+
+    ``state`` is the leaderboard's: ``complete``, ``infeasible`` (rejected before training), ``pruned``,
+    ``failed``, ``running``, ``waiting``.
+    """
+
+    number: int
+    state: str
+    params: dict[str, Any]
+    values: tuple[float, ...] = ()
+    config: TrialConfig | None = None
+    footprint: dict[str, Any] = field(default_factory=dict)
+    feasible: bool | None = None
+    failed_limit: str | None = None
+    violations: tuple[str, ...] = ()
+    val_accuracy: float | None = None
+    last_val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    seconds: float | None = None
+    epochs_run: int | None = None
+    error: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        """Completed and within the budget: its weights exist (in the run folder or the study's storage)."""
+        return self.state == "complete" and bool(self.feasible)
+
+    @classmethod
+    def of(cls, trial: FrozenTrial) -> TrialRecord:
+        attrs = trial.user_attrs
+        feasible = attrs.get("feasible")
+        state = trial.state.name.lower()
+        if trial.state == TrialState.COMPLETE and feasible is False:
+            state = "infeasible"
+        elif trial.state == TrialState.FAIL and not attrs.get("error"):
+            state = "failed"
+        return cls(
+            number=trial.number,
+            state=state,
+            params=dict(trial.params),
+            values=tuple(trial.values or ()),
+            config=TrialConfig.from_dict(attrs["config"]) if attrs.get("config") else None,
+            footprint=dict(attrs.get("footprint") or {}),
+            feasible=feasible,
+            failed_limit=attrs.get("failed_limit"),
+            violations=tuple(attrs.get("violations") or ()),
+            val_accuracy=attrs.get("val_accuracy"),
+            last_val_accuracy=attrs.get("last_val_accuracy"),
+            test_accuracy=attrs.get("test_accuracy"),
+            seconds=attrs.get("seconds"),
+            epochs_run=attrs.get("epochs_run", attrs.get("last_epoch")),
+            error=attrs.get("error"),
+        )
