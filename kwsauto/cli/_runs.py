@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from kwsauto.cli._options import EXIT_INTERRUPTED, dataset_options
+from kwsauto.cli._options import dataset_options
 
 
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
@@ -59,7 +59,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
     console.print(f"Run folder: {result.run.path}")
-    return EXIT_INTERRUPTED if result.interrupted else 0
+    return result.exit_code
 
 
 def cmd_train(args: argparse.Namespace, console: Console) -> int:

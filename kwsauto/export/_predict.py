@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kwsauto._io import read_json
 from kwsauto.data import read_clip
 from kwsauto.errors import KwsautoError
 from kwsauto.features import FeatureConfig, FeatureExtractor
@@ -37,7 +38,7 @@ def load_model_info(model: Path) -> tuple[tuple[str, ...], FeatureConfig]:
         card = model.parent / "card.json"
         if not card.is_file():
             raise KwsautoError(f"{model} carries no labels or feature parameters and has no card.json beside it.")
-        meta = json.loads(card.read_text())
+        meta = read_json(card, "Model card")
     return tuple(meta["labels"]), FeatureConfig.from_dict(meta.get("features") or meta.get("feature_params"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from kwsauto._fields import check_field_types
 from kwsauto.errors import ConfigError, did_you_mean
 
 __all__ = ["FeatureConfig", "FEATURE_KINDS"]
@@ -64,6 +65,7 @@ class FeatureConfig:
                 raise ConfigError(
                     f"Unknown feature parameter {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}."
                 )
+        check_field_types(cls, values, "features")
         return cls(**values)
 
     def to_dict(self) -> dict:

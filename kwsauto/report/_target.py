@@ -8,7 +8,6 @@ carries). Anything else is a one-line error naming the path and what is valid.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from kwsauto._io import read_json
 from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.features import FeatureConfig
 from kwsauto.search import RunFolder, best_feasible, leaderboard_rows, open_study
@@ -280,9 +280,4 @@ def _run_of_export(folder: Path) -> RunFolder | None:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is not readable JSON ({exc}); export the model again.") from None
+    return read_json(path, "File") if path.is_file() else None

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from kwsauto._io import atomic_write, atomic_write_json, atomic_write_text
+from kwsauto._io import atomic_write, atomic_write_json, atomic_write_text, read_json
 from kwsauto.data import DatasetOptions
 from kwsauto.errors import OutputError
 
@@ -107,7 +107,7 @@ class RunFolder:
         path = self.path / "run.json"
         if not path.is_file():
             raise OutputError(f"{self.path} is not a kwsauto run folder (no run.json); give the folder a search wrote.")
-        return json.loads(path.read_text())
+        return read_json(path, "Run settings")
 
     # trials ----------------------------------------------------------------------------------------------------
     def save_trial(self, number: int, model: torch.nn.Module, config: dict[str, Any]) -> None:
@@ -151,4 +151,4 @@ class RunFolder:
         path = self.best_dir / "card.json"
         if not path.is_file():
             raise OutputError(f"{self.path} has no best model yet (no best/card.json).")
-        return json.loads(path.read_text())
+        return read_json(path, "Model card")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from kwsauto._fields import check_field_types, short_repr
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
 from kwsauto.models import ModelSpec
@@ -24,6 +25,7 @@ def _from_dict(cls, values: dict, what: str):
     for key in values:
         if key not in names:
             raise ConfigError(f"Unknown {what} setting {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}.")
+    check_field_types(cls, values, what)
     return cls(**values)
 
 
@@ -135,6 +137,10 @@ class TrialConfig:
                 f"Unknown config section {key!r}{did_you_mean(key, ['features', 'model', 'train'])}; "
                 "valid: features, model, train."
             )
+        for section in ("features", "model", "train"):
+            if not isinstance(values.get(section, {}), dict):
+                raise ConfigError(f"Config section {section!r} must be a mapping of settings, but got "
+                                  f"{short_repr(values[section])}.")
         return cls(
             features=FeatureConfig.from_dict(values.get("features", {})),
             model=_from_dict(ModelSpec, values.get("model", {}), "model"),
