@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.text import Text
 
 from kwsauto.errors import KwsautoError
 
@@ -36,7 +37,7 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.units import format_bytes, parse_bytes
 
     device = get_device(args.device)
-    budget = parse_bytes(args.budget) if args.budget else device.ram_bytes
+    budget = parse_bytes(args.budget, "--budget") if args.budget else device.ram_bytes
     features = PRETRAIN_FEATURES  # what the shipped backbones were trained on
     _, frames, coeffs = features.shape
     table = Table(title=f"Models on {device.name} (MFE {frames}x{coeffs}, {args.classes} classes)")
@@ -68,12 +69,12 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     for path in args.files:
         if not path.is_file():
             raise DataError(f"Audio file {path} does not exist.")
-    table = Table(title=f"Predictions · {args.model.name}")
+    table = Table(title=Text(f"Predictions · {args.model.name}"))
     table.add_column("file")
     for k in range(args.top):
         table.add_column(f"#{k + 1}")
     for p in predict_files(args.model, args.files, top_k=args.top):
-        table.add_row(str(p.path), *(f"{label} {score:.2f}" for label, score in p.top))
+        table.add_row(Text(str(p.path)), *(Text(f"{label} {score:.2f}") for label, score in p.top))
     console.print(table)
     return 0
 
@@ -96,7 +97,7 @@ def cmd_profile(args: argparse.Namespace, console: Console) -> int:
     except KwsautoError:
         labels, features = (), FeatureConfig()
     estimate = estimate_footprint(graph, features, device, labels)
-    table = Table(title=f"{args.model.name} on {device.name}", show_header=False)
+    table = Table(title=Text(f"{args.model.name} on {device.name}"), show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("TFLM arena, measured", f"{format_bytes(usage.used_bytes)} (head {format_bytes(usage.head_bytes)}, tail {format_bytes(usage.tail_bytes)})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 
 from kwsauto.cli._options import dataset_options
 
@@ -18,14 +19,14 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     settings = SearchSettings(
         data=args.data,
         budget=Budget(
-            ram_bytes=parse_bytes(args.budget) if args.budget else None,
-            flash_bytes=parse_bytes(args.flash) if args.flash else None,
+            ram_bytes=parse_bytes(args.budget, "--budget") if args.budget else None,
+            flash_bytes=parse_bytes(args.flash, "--flash") if args.flash else None,
             latency_ms=args.latency,
         ),
         device=args.device,
         space=args.space or ("quick" if args.data is None else "default"),
         n_trials=args.trials,
-        time_limit_s=parse_duration_s(args.time_limit) if args.time_limit else None,
+        time_limit_s=parse_duration_s(args.time_limit, "--time-limit") if args.time_limit else None,
         out=args.out,
         study_name=args.study,
         seed=args.seed,
@@ -50,7 +51,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
     if result.pareto is not None:
         console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
-        console.print(f"[dim]{result.run.path / 'pareto.csv'}, {result.run.path / 'pareto.png'}[/]")
+        console.print(f"[dim]{escape(str(result.run.path / 'pareto.csv'))}, {escape(str(result.run.path / 'pareto.png'))}[/]")
     if result.card is not None:
         console.print(class_metrics_table(
             {"per_class": result.card["metrics"]["test_per_class"], "accuracy": result.card["metrics"]["test_accuracy"],
@@ -58,7 +59,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
-    console.print(f"Run folder: {result.run.path}")
+    console.print(f"Run folder: {escape(str(result.run.path))}")
     return result.exit_code
 
 
