@@ -123,8 +123,8 @@ def fail_stale_trials(study: optuna.Study) -> int:
             continue
         if pid.isdigit() and _alive(int(pid)):
             continue
+        retry_interrupted(study, trial, "interrupted: its worker ended mid-trial")  # while it can still be updated
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        retry_interrupted(study, trial, "interrupted: its worker ended mid-trial")
         failed += 1
     if failed:
         _LOGGER.warning("Marked %d trial(s) of an interrupted search as failed", failed)
@@ -132,7 +132,7 @@ def fail_stale_trials(study: optuna.Study) -> int:
 
 
 def retry_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial, reason: str) -> None:
-    """Record why ``trial`` stopped, mark it as not counting, and queue a trial with the same parameters."""
+    """Record why the running ``trial`` stopped, mark it as not counting, and queue a trial with its parameters."""
     storage = study._storage
     storage.set_trial_user_attr(trial._trial_id, "error", reason)
     storage.set_trial_user_attr(trial._trial_id, INTERRUPTED_ATTR, True)

@@ -193,6 +193,8 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
     if first:
         _check_resume(run, record)
         ensure_space_can_fit(space.architecture_choices(), index.labels, device, settings.budget)
+        if settings.pretrained is not None:  # a checkpoint of another model would fail every trial: stop now
+            _check_checkpoint_fits(space.architecture_choices()[0], len(index.labels))
         run.write_settings({**record, "labels": list(index.labels), "split_source": index.split_source})
         # Decode every clip now, so an unreadable file stops the search before the first trial.
         compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
@@ -205,6 +207,13 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
         weights_in_storage=settings.storage is not None, precheck=settings.precheck,
     )
     return _Prepared(settings, run, study, objective, record)
+
+
+def _check_checkpoint_fits(config: TrialConfig, n_labels: int) -> None:
+    from kwsauto.models import create_model
+
+    create_model(config.model, n_labels, config.features.shape, init_pretrained=True,
+                 features=config.features.to_dict())
 
 
 def _optimize(prepared: _Prepared, started: float) -> None:
