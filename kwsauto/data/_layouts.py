@@ -184,12 +184,16 @@ def _csv_clip(
     if not name or not label:
         raise DataError(f"{where} has no file or no class; give both (file,class).")
     file = root / name
-    if not file.resolve().is_relative_to(inside):
+    try:
+        outside, exists = not file.resolve().is_relative_to(inside), file.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        raise DataError(f"{where} lists {name!r}, which is not a usable path ({exc}). Fix the CSV row.") from None
+    if outside:
         raise DataError(
             f"{where} lists {name!r}, which is outside the dataset folder {root}; "
             "paths must be relative to it and stay inside."
         )
-    if not file.is_file():
+    if not exists:
         raise DataError(f"{where} lists {name!r}, which is not in {root}. Fix the CSV row.")
     if not _usable(file, skipped):
         return None
