@@ -14,10 +14,10 @@ import soundfile as sf
 import yaml
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from kwsauto.errors import KwsautoError  # noqa: E402
+from kwsauto.errors import KwsautoError
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 KEYS = ["features", "model", "train", "augment", "arch", "width", "epochs", "batch_size", "learning_rate", "kind",

@@ -16,18 +16,7 @@ import pytest
 from optuna.trial import TrialState
 
 from kwsauto.search import RunFolder, open_study
-
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 0.5]}
-train:
-  epochs: EPOCHS
-  batch_size: 16
-  early_stopping_patience: 0
-  learning_rate: {float: [0.0001, 0.01], log: true}
-"""
+from tests.search.test_resilience import SPACE  # the same tiny space, with EPOCHS to fill in
 
 
 @pytest.fixture(scope="module")
