@@ -107,7 +107,10 @@ class RunFolder:
         path = self.path / "run.json"
         if not path.is_file():
             raise OutputError(f"{self.path} is not a kwsauto run folder (no run.json); give the folder a search wrote.")
-        return read_json(path, "Run settings")
+        settings = read_json(path, "Run settings")
+        if not isinstance(settings.get("study"), str):
+            raise OutputError(f"Run settings {path} name no study (no \"study\" string); restore the file.")
+        return settings
 
     # trials ----------------------------------------------------------------------------------------------------
     def save_trial(self, number: int, model: torch.nn.Module, config: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from kwsauto._redact import redact
-from kwsauto.errors import ConfigError
+from kwsauto.errors import ConfigError, OutputError
 
 __all__ = [
     "make_storage",
@@ -43,7 +43,13 @@ def make_storage(journal: Path, url: str | None = None) -> optuna.storages.BaseS
     if url is None:
         repair_journal(journal)
         backend = optuna.storages.journal.JournalFileBackend(str(journal))
-        return optuna.storages.JournalStorage(backend)
+        try:
+            return optuna.storages.JournalStorage(backend)
+        except (ValueError, KeyError, TypeError) as exc:  # a record damaged in the middle, not just a torn end
+            raise OutputError(
+                f"Study journal {journal} is damaged ({type(exc).__name__}: {str(exc)[:80]}); restore it from a "
+                "backup, or start a new search with another --out."
+            ) from None
     if not re.match(r"^[a-z0-9+]+://", url):
         raise ConfigError(f"Storage {redact(url)!r} is not a database URL; use e.g. postgresql://user@host/db.")
     for attempt in range(5):

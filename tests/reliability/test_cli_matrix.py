@@ -79,6 +79,15 @@ def _run_folder(tmp: Path, run_json: bytes | None = None, card: bytes | None = N
     return run.path
 
 
+def _damaged_journal(tmp: Path) -> Path:
+    run = _run_folder(tmp)
+    study = open_study(RunFolder(run), "s")
+    study.enqueue_trial({"x": 1.0})
+    lines = (run / "study.journal").read_bytes().splitlines(keepends=True)
+    (run / "study.journal").write_bytes(lines[0] + b'{"op_code": 4, "stu\n' + b"".join(lines[1:]))
+    return run
+
+
 def _tflite(tmp: Path, edit=None) -> Path:
     good = write_tiny_tflite(tmp / "good.tflite")
     return good if edit is None else rewrite_tflite(good, tmp / "bad.tflite", edit)
@@ -160,6 +169,8 @@ CASES = [
     Case("leaderboard: run.json not UTF-8", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"\xff\xfe"))], "cannot be read"),
     Case("leaderboard: run.json a list", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"[1]"))], "not an object"),
     Case("leaderboard: card.json cut short", lambda t, d: ["leaderboard", str(_run_folder(t, card=b"{\"trial\": 0, \"met"))], "cannot be read"),
+    Case("leaderboard: run.json without a study", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"{}"))], "name no study"),
+    Case("leaderboard: journal damaged mid-file", lambda t, d: ["leaderboard", str(_damaged_journal(t))], "is damaged"),
     Case("leaderboard: not a run (held)", lambda t, d: ["leaderboard", str(t)], "no run.json"),
     Case("benchmark: card.json cut short", lambda t, d: ["benchmark", str(_tflite(t)), "--repeats", "1"] if _write(t / "card.json", b"{\"labels\": [") else [], "cannot be read"),
     Case("profile: op code index out of range", lambda t, d: ["profile", str(_tflite(t, lambda m: _set(m.subgraphs[0].operators[0], "opcodeIndex", 99)))], "op code index 99"),
