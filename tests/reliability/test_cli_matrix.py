@@ -149,6 +149,7 @@ CASES = [
     Case("--trials 0 (held)", lambda t, d: _search(t, d, "--trials", "0"), "--trials must be at least 1"),
     Case("--sampler typo (held)", lambda t, d: _search(t, d, "--sampler", "tpee"), "did you mean 'tpe'"),
     Case("--device typo (held)", lambda t, d: _search(t, d, "--device", "cortex-m4"), "cortex-m4"),
+    Case("--pretrained state dict of another model", lambda t, d: _search(t, d, "--pretrained", str(_foreign_state_dict(t))), "not a backbone of this architecture"),
     Case("--pretrained missing file (held)", lambda t, d: _search(t, d, "--pretrained", str(t / "none.safetensors")), "none.safetensors"),
     # secrets
     Case("storage: password without a user", lambda t, d: _search(t, d, "--storage", f"postgresql://:{PASSWORD}@127.0.0.1:1/db"), "Cannot open storage"),
@@ -180,6 +181,13 @@ CASES = [
     Case("profile: not a TFLite file (held)", lambda t, d: ["profile", str(_write(t / "x.tflite", b"0" * 64))], "not a TFLite model"),
     Case("predict: NaN audio", lambda t, d: ["predict", str(_tflite(t)), str(_nan_wav(t))], "NaN or infinite samples"),
 ]
+
+
+def _foreign_state_dict(tmp: Path) -> Path:
+    import torch
+
+    torch.save({"encoder.0.weight": torch.zeros(8, 1, 3, 3), "encoder.0.bias": torch.zeros(8)}, tmp / "other.pt")
+    return tmp / "other.pt"
 
 
 def _nan_wav(tmp: Path) -> Path:
