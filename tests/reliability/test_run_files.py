@@ -120,3 +120,25 @@ def test_export_trial_writes_into_a_temporary_sibling(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         _export.export_trial(None, None, None, RunFolder(tmp_path), None, None, {}, out=best)
     assert [p.name for p in best.iterdir()] == ["card.json"]
+
+
+def test_ctrl_c_during_the_final_export_still_writes_the_leaderboard(tone_dataset, tmp_path, monkeypatch):
+    """The one trial is infeasible (nothing trains); the interrupt comes during the export step."""
+    from kwsauto.device import Budget
+    from kwsauto.search import SearchSettings, _study, run_search
+
+    space = tmp_path / "space.yaml"
+    space.write_text("features: {frame_stride_s: 0.02}\nmodel: {arch: dscnn, width: {choices: [0.25, 2.0]}}\n"
+                     "train: {epochs: 1, batch_size: 16}\n")
+    seeds = tmp_path / "seeds.yaml"
+    seeds.write_text("- {model.width: 2.0}\n")
+
+    def interrupted_export(prepared):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_study, "_finish", interrupted_export)
+    result = run_search(SearchSettings(data=tone_dataset, space=str(space), out=tmp_path / "run", n_trials=1,
+                                       enqueue=seeds, budget=Budget(ram_bytes=64 * 1024)))
+    assert result.interrupted and result.exit_code == 130
+    board = (tmp_path / "run" / "leaderboard.json").read_text()
+    assert '"number": 0' in board and not (tmp_path / "run" / "best").exists()
