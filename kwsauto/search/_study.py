@@ -7,12 +7,10 @@ numbering continues. ``workers`` > 1 runs that many trial processes on this mach
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
+from kwsauto.search._quiet_logs import quiet_failed_trial_logs
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
 from kwsauto.search._storage import (
@@ -245,34 +244,8 @@ def _optimize(prepared: _Prepared, started: float) -> None:
         if counted_trials(study) >= n_trials:
             return
     timeout = None if settings.time_limit_s is None else max(1.0, started + settings.time_limit_s - time.monotonic())
-    with _quiet_failed_trial_logs():
+    with quiet_failed_trial_logs():
         study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
-
-
-class _QuietTrialFailures(logging.Filter):
-    """Optuna logs a failed trial with its traceback, then "failed with value None"; one line is enough.
-
-    An interrupted trial is not logged at all (the command says "interrupted"); ``--debug`` keeps tracebacks.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[0] and issubclass(record.exc_info[0], KeyboardInterrupt):
-            return False
-        if str(record.msg).endswith("failed with value None."):
-            return False
-        if not logging.getLogger().isEnabledFor(logging.DEBUG):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-@contextlib.contextmanager
-def _quiet_failed_trial_logs() -> Iterator[None]:
-    logger, quiet = logging.getLogger("optuna.study._optimize"), _QuietTrialFailures()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
 
 
 def run_search(settings: SearchSettings, listener: TrialListener | None = None) -> SearchResult:
