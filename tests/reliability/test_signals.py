@@ -52,23 +52,29 @@ def _wait_for_training(run: Path, timeout_s: float = 240) -> None:
     raise AssertionError("no trial reached its first epoch in time")
 
 
-def test_sigterm_mid_trial_stops_writes_the_leaderboard_and_resumes_with_the_same_trial(small_data, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_trial_stopped_mid_way_runs_again_with_its_parameters(small_data, tmp_path, signum):
+    """SIGTERM: stopped at the next batch, leaderboard written, exit 143. kill -9: nothing runs, the resume finds
+    the dead trial. Either way the resumed search retries it, and ``--trials 1`` means one finished trial."""
     process, log = _start(small_data, tmp_path, "--trials", "1")
     _wait_for_training(tmp_path / "run")
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=120) == 128 + signal.SIGTERM, log.read_text()
-    text = log.read_text()
-    assert "Traceback" not in text and "interrupted" in text
-    board = json.loads((tmp_path / "run" / "leaderboard.json").read_text())
-    assert board and "SIGTERM" in board[0]["error"]
-    study = open_study(RunFolder(tmp_path / "run"), "sig")
-    stopped = study.trials[0]
-    assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"]
+    process.send_signal(signum)
+    code = process.wait(timeout=120)
+    if signum == signal.SIGTERM:
+        assert code == 128 + signal.SIGTERM, log.read_text()
+        text = log.read_text()
+        assert "Traceback" not in text and "interrupted" in text
+        board = json.loads((tmp_path / "run" / "leaderboard.json").read_text())
+        assert board and "SIGTERM" in board[0]["error"]
+        stopped = open_study(RunFolder(tmp_path / "run"), "sig").trials[0]
+        assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"]
 
     (tmp_path / "space.yaml").write_text(SPACE.replace("EPOCHS", "2"))  # resume quickly: same space, fewer epochs
     again, log2 = _start(small_data, tmp_path, "--trials", "1", log="log2")
     assert again.wait(timeout=400) == 0, log2.read_text()
     study = open_study(RunFolder(tmp_path / "run"), "sig")
+    stopped = study.trials[0]
+    assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"]
     retry = next(t for t in study.trials if t.user_attrs.get("retry_of") == stopped.number)
     assert retry.state == TrialState.COMPLETE and retry.params == stopped.params
     assert len([t for t in study.trials if not t.user_attrs.get("interrupted")]) == 1  # --trials 1: one finished
