@@ -172,6 +172,8 @@ CASES = [
     Case("leaderboard: card.json cut short", lambda t, d: ["leaderboard", str(_run_folder(t, card=b"{\"trial\": 0, \"met"))], "cannot be read"),
     Case("leaderboard: run.json without a study", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"{}"))], "name no study"),
     Case("leaderboard: journal damaged mid-file", lambda t, d: ["leaderboard", str(_damaged_journal(t))], "is damaged"),
+    Case("report: run.json cut short", lambda t, d: ["report", str(_run_folder(t, run_json=b"{\"stu"))], "cannot be read"),
+    Case("summary: card.json not UTF-8", lambda t, d: ["summary", str(_run_folder(t, card=b"\xff"))], "cannot be read"),
     Case("leaderboard: not a run (held)", lambda t, d: ["leaderboard", str(t)], "no run.json"),
     Case("benchmark: card.json cut short", lambda t, d: ["benchmark", str(_tflite(t)), "--repeats", "1"] if _write(t / "card.json", b"{\"labels\": [") else [], "cannot be read"),
     Case("profile: op code index out of range", lambda t, d: ["profile", str(_tflite(t, lambda m: _set(m.subgraphs[0].operators[0], "opcodeIndex", 99)))], "op code index 99"),
