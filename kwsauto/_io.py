@@ -18,6 +18,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "replaced_dir",
+    "process_alive",
     "read_json",
     "check_expanded_size",
     "read_yaml_mapping",
@@ -67,7 +68,7 @@ def replaced_dir(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _restore_set_aside(path)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-"))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-{os.getpid()}-"))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
@@ -87,14 +88,33 @@ def replaced_dir(path: Path) -> Iterator[Path]:
 
 
 def _restore_set_aside(path: Path) -> None:
-    """Put back a folder that a crash left aside between the two renames of :func:`replaced_dir`."""
+    """Put back a folder that a crash left aside between the two renames of :func:`replaced_dir`, and remove the
+    unfinished folders of writers that died (a live one's is left alone)."""
     for stale in sorted(path.parent.glob(f".{path.name}.new-*")):
-        shutil.rmtree(stale, ignore_errors=True)
+        pid = stale.name.removeprefix(f".{path.name}.new-").split("-")[0]
+        if not (pid.isdigit() and process_alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
     for aside in sorted(path.parent.glob(f".{path.name}.old-*")):
         if path.exists():
             shutil.rmtree(aside, ignore_errors=True)
         else:
             os.rename(aside, path)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie does not): the owner of a stale trial or unfinished folder."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from kwsauto._io import process_alive
 from kwsauto._redact import redact
 from kwsauto.errors import ConfigError, OutputError
 
@@ -127,7 +128,7 @@ def fail_stale_trials(study: optuna.Study) -> int:
         owner_host, _, pid = str(trial.user_attrs.get(OWNER_ATTR, "")).partition(":")
         if owner_host and owner_host != host:
             continue
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and process_alive(int(pid)):
             continue
         retry_interrupted(study, trial, "interrupted: its worker ended mid-trial")  # while it can still be updated
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -151,22 +152,3 @@ def counted_trials(study: optuna.Study) -> int:
     """Trials toward ``--trials``: finished, pruned, failed or running, but not those stopped by an interrupt."""
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
     return sum(1 for t in study.get_trials(deepcopy=False, states=states) if not t.user_attrs.get(INTERRUPTED_ATTR))
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _not_zombie(pid)
-
-
-def _not_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return True

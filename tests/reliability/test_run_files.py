@@ -96,11 +96,12 @@ def test_a_folder_left_aside_by_a_crash_is_put_back(tmp_path):
     aside = tmp_path / ".best.old-12345"  # a crash between the two renames where no atomic exchange exists
     aside.mkdir()
     (aside / "card.json").write_text("{}")
-    (tmp_path / ".best.new-abc").mkdir()
+    (tmp_path / ".best.new-999999999-abc").mkdir()  # the unfinished export of a writer that died
+    (tmp_path / f".best.new-{os.getpid()}-live").mkdir()  # a live writer's: left alone
     with replaced_dir(tmp_path / "best") as tmp:
         assert (tmp_path / "best" / "card.json").is_file()
         (tmp / "card.json").write_text('{"new": 1}')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".best.new-{os.getpid()}-live", "best"]
 
 
 def test_export_trial_writes_into_a_temporary_sibling(tmp_path, monkeypatch):

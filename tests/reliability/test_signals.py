@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
+from kwsauto._io import process_alive
 from kwsauto.search import RunFolder, open_study
 from tests.search.test_resilience import SPACE  # the same tiny space, with EPOCHS to fill in
 
@@ -98,13 +99,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
 def test_workers_stop_with_the_main_process(small_data, tmp_path):
     process, log = _start(small_data, tmp_path, "--trials", "6", "--workers", "2")
@@ -114,7 +108,7 @@ def test_workers_stop_with_the_main_process(small_data, tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=120) == 128 + signal.SIGTERM, log.read_text()
     deadline = time.monotonic() + 10
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+    while any(process_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(_alive(w) for w in workers)
+    assert not any(process_alive(w) for w in workers)
     assert "Traceback" not in log.read_text()
