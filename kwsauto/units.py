@@ -50,7 +50,10 @@ def parse_bytes(text: str | int, option: str | None = None) -> int:
     """``64KB``, ``64K``, ``64KiB`` → 65536; ``1.5MB`` → 1572864; a bare number is bytes.
 
     ``option`` (``--budget``) names the setting in error messages."""
-    return int(round(_parse(text, _BYTE_UNITS, "size", "64KB, 256KiB, 1MB or 65536", option)))
+    n_bytes = int(round(_parse(text, _BYTE_UNITS, "size", "64KB, 256KiB, 1MB or 65536", option)))
+    if n_bytes < 1:
+        raise ConfigError(f"{option + ' size' if option else 'Size'} must be at least 1 byte, but got {text!r}.")
+    return n_bytes
 
 
 def parse_duration_s(text: str | int | float, option: str | None = None) -> float:
