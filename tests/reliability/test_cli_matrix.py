@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pytest
 import soundfile as sf
 
@@ -282,7 +281,3 @@ def test_a_long_file_is_read_around_its_loudest_window_only(tmp_path):
     tracemalloc.stop()
     assert peak < 4 * 1024**2  # the whole file would be 38 MB as float32
     assert float((clip != 0).float().sum()) >= 7900  # the word is inside the window
-
-
-def test_optuna_import_is_the_one_the_study_uses():
-    assert optuna.__version__  # the matrix relies on JournalStorage's file format
