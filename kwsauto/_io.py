@@ -1,15 +1,28 @@
-"""Atomic file writes: a temporary file in the same folder, then ``os.replace``. Readers never see half a file."""
+"""Atomic writes: a temporary file (or folder) beside the target, then a rename. Readers never see half of one."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "read_yaml_mapping"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_json",
+    "replaced_dir",
+    "process_alive",
+    "read_json",
+    "check_expanded_size",
+    "read_yaml_mapping",
+]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -45,6 +58,92 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
+@contextlib.contextmanager
+def replaced_dir(path: Path) -> Iterator[Path]:
+    """Yield an empty temporary sibling of folder ``path``; when the block ends without error it replaces ``path``.
+
+    A reader sees the old folder or the new one, never a mix: the swap is one ``renameat2(RENAME_EXCHANGE)`` on
+    Linux (elsewhere two renames, and a folder left aside by a crash between them is put back next time).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _restore_set_aside(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-{os.getpid()}-"))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if not path.exists():
+            os.rename(tmp, path)
+            return
+        if _exchange(tmp, path):
+            shutil.rmtree(tmp)  # now the old folder
+            return
+        aside = path.parent / f".{path.name}.old-{os.getpid()}"
+        os.rename(path, aside)
+        os.rename(tmp, path)
+        shutil.rmtree(aside)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _restore_set_aside(path: Path) -> None:
+    """Put back a folder that a crash left aside between the two renames of :func:`replaced_dir`, and remove the
+    unfinished folders of writers that died (a live one's is left alone)."""
+    for stale in sorted(path.parent.glob(f".{path.name}.new-*")):
+        pid = stale.name.removeprefix(f".{path.name}.new-").split("-")[0]
+        if not (pid.isdigit() and process_alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+    for aside in sorted(path.parent.glob(f".{path.name}.old-*")):
+        if path.exists():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.rename(aside, path)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie does not): the owner of a stale trial or unfinished folder."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where that is unavailable."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object file kwsauto wrote; a damaged one is a one-line error naming it (``what`` says its role)."""
+    from kwsauto.errors import OutputError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise OutputError(f"{what} {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:120]
+        raise OutputError(f"{what} {path} cannot be read ({reason}); restore it, or run the search again.") from None
+    if not isinstance(data, dict):
+        raise OutputError(f"{what} {path} holds a JSON {type(data).__name__}, not an object; restore it.")
+    return data
+
+
 def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     """A YAML file that must hold a mapping; ``what`` names the file's role in error messages."""
     import yaml
@@ -55,9 +154,31 @@ def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{what} {path} does not exist.")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}.") from exc
+        raise ConfigError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}.") from None
+    except RecursionError:
+        raise ConfigError(f"{what} {path} nests too deeply to be a configuration; simplify it.") from None
+    check_expanded_size(raw, path, what)
     if not isinstance(raw, dict):
         raise ConfigError(f"{what} {path} must be a mapping with features/model/train sections.")
     return raw
+
+
+def check_expanded_size(raw: Any, path: Path, what: str, limit: int = 100_000) -> None:
+    """Refuse a parsed file that expands to more than ``limit`` values (a YAML alias bomb is small on disk)."""
+    from kwsauto.errors import ConfigError
+
+    stack, seen = [raw], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise ConfigError(f"{what} {path} expands to more than {limit} values (nested YAML aliases?); simplify it.")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)

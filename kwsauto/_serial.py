@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kwsauto._fields import check_field_types
 from kwsauto.errors import ConfigError, did_you_mean
 
 __all__ = ["check_choice", "from_dict", "to_dict"]
@@ -47,6 +48,7 @@ def from_dict(cls: type[T], values: Any, what: str) -> T:
     for key in values:
         if key not in names:
             raise ConfigError(f"Unknown {what} {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}.")
+    check_field_types(cls, values, what)
     hints = _field_types(cls)
     return cls(**{key: _convert(hints[key], value) for key, value in values.items()})
 

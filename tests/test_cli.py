@@ -28,11 +28,11 @@ def run_cli(*argv, capsys=None):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["search", "--budget", "64QB"], "Cannot read size '64QB'"),
+        (["search", "--budget", "64QB"], "Cannot read --budget size '64QB'"),
         (["search", "--device", "cortex-m4"], "Unknown device 'cortex-m4' (did you mean"),
         (["search", "/nonexistent/data"], "Data folder /nonexistent/data does not exist"),
         (["search", "--space", "defualt"], "did you mean 'default'"),
-        (["search", "--time-limit", "soon"], "Cannot read duration 'soon'"),
+        (["search", "--time-limit", "soon"], "Cannot read --time-limit duration 'soon'"),
         (["leaderboard", "/nonexistent/run"], "not a kwsauto run folder"),
         (["train", "--pretrained", "/nonexistent/backbone.pt"], "Pretrained checkpoint /nonexistent/backbone.pt does not exist"),
         (["search", "--pretrained", "/nonexistent/b.safetensors"], "/nonexistent/b.safetensors does not exist"),

@@ -1,6 +1,7 @@
 """The ``kwsauto`` command: argument parsing, the console and exit codes over the Python API.
 
-A user error prints one line and exits with 2 (the traceback only with ``--debug``); Ctrl-C exits with 130.
+A user error prints one line and exits with 2 (the traceback only with ``--debug``); Ctrl-C exits with 130 and
+SIGTERM, treated the same way, with 143.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from kwsauto import __version__
+from kwsauto._interrupt import exit_code_of, raising_on_stop_signals
+from kwsauto._redact import redact
 from kwsauto.cli._models import cmd_devices, cmd_firmware, cmd_models, cmd_predict, cmd_profile
 from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
@@ -132,15 +136,17 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     console = console or Console()
     _configure_logging(args.debug)
     try:
-        return _COMMANDS[args.command](args, console)
+        with raising_on_stop_signals():
+            return _COMMANDS[args.command](args, console)
     except KwsautoError as exc:
         if args.debug:
             raise
-        Console(stderr=True).print(f"[red]error:[/] {_in_flags(exc)}", highlight=False, soft_wrap=True)
+        # user text (labels, paths) is not Rich markup, and no message may carry a password
+        Console(stderr=True).print(f"[red]error:[/] {escape(redact(_in_flags(exc)))}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         Console(stderr=True).print("interrupted")
-        return EXIT_INTERRUPTED
+        return exit_code_of(exc)
 
 
 # a settings field → the flag that sets it, where the two names differ

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.text import Text
 
 
 def cmd_devices(args: argparse.Namespace, console: Console) -> int:
@@ -33,7 +34,7 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
     given = {"device": args.device, "classes": args.classes}
     rows = backbone_footprints(
         **{k: v for k, v in given.items() if v is not None},
-        ram_budget_bytes=parse_bytes(args.budget) if args.budget else None,
+        ram_budget_bytes=parse_bytes(args.budget, "--budget") if args.budget else None,
     )
     _, frames, coeffs = PRETRAIN_FEATURES.shape  # what the shipped backbones were trained on
     device, classes = rows[0].footprint.device, rows[0].classes
@@ -61,14 +62,18 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from kwsauto._api import predict
+    from kwsauto.errors import DataError
 
+    for path in args.files:
+        if not path.is_file():
+            raise DataError(f"Audio file {path} does not exist.")
     predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top else {}))
-    table = Table(title=f"Predictions · {args.model.name}")
+    table = Table(title=Text(f"Predictions · {args.model.name}"))
     table.add_column("file")
     for k in range(max((len(p.top) for p in predictions), default=0)):
         table.add_column(f"#{k + 1}")
     for p in predictions:
-        table.add_row(str(p.path), *(f"{label} {score:.2f}" for label, score in p.top))
+        table.add_row(Text(str(p.path)), *(Text(f"{label} {score:.2f}") for label, score in p.top))
     console.print(table)
     return 0
 
@@ -81,7 +86,7 @@ def cmd_profile(args: argparse.Namespace, console: Console) -> int:
 
     p = profile(args.model, args.device)
     usage, estimate = p.arena, p.estimate
-    table = Table(title=f"{args.model.name} on {estimate.device}", show_header=False)
+    table = Table(title=Text(f"{args.model.name} on {estimate.device}"), show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("TFLM arena, measured", f"{format_bytes(usage.used_bytes)} (head {format_bytes(usage.head_bytes)}, tail {format_bytes(usage.tail_bytes)})")

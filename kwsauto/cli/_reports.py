@@ -16,8 +16,8 @@ def cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
     budget = None
     if args.budget or args.flash or args.latency:
         budget = Budget(
-            ram_bytes=parse_bytes(args.budget) if args.budget else None,
-            flash_bytes=parse_bytes(args.flash) if args.flash else None,
+            ram_bytes=parse_bytes(args.budget, "--budget") if args.budget else None,
+            flash_bytes=parse_bytes(args.flash, "--flash") if args.flash else None,
             latency_ms=args.latency,
         )
     report = benchmark(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 
-from kwsauto.cli._options import EXIT_INTERRUPTED, dataset_options
+from kwsauto.cli._options import dataset_options
 
 
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
@@ -20,7 +21,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         "device": args.device,
         "space": args.space,
         "n_trials": args.trials,
-        "time_limit_s": parse_duration_s(args.time_limit) if args.time_limit else None,
+        "time_limit_s": parse_duration_s(args.time_limit, "--time-limit") if args.time_limit else None,
         "out": args.out,
         "study_name": args.study,
         "seed": args.seed,
@@ -37,8 +38,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     settings = SearchSettings(
         data=args.data,
         budget=Budget(
-            ram_bytes=parse_bytes(args.budget) if args.budget else None,
-            flash_bytes=parse_bytes(args.flash) if args.flash else None,
+            ram_bytes=parse_bytes(args.budget, "--budget") if args.budget else None,
+            flash_bytes=parse_bytes(args.flash, "--flash") if args.flash else None,
             latency_ms=args.latency,
         ),
         seeds=not args.no_seeds,
@@ -54,7 +55,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
     if result.pareto is not None:
         console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
-        console.print(f"[dim]{result.run.path / 'pareto.csv'}, {result.run.path / 'pareto.png'}[/]")
+        console.print(f"[dim]{escape(str(result.run.path / 'pareto.csv'))}, {escape(str(result.run.path / 'pareto.png'))}[/]")
     if result.card is not None:
         metrics = result.card.metrics
         console.print(class_metrics_table(
@@ -63,8 +64,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
-    console.print(f"Run folder: {result.run.path}")
-    return EXIT_INTERRUPTED if result.interrupted else 0
+    console.print(f"Run folder: {escape(str(result.run.path))}")
+    return result.exit_code
 
 
 def cmd_train(args: argparse.Namespace, console: Console) -> int:

@@ -16,14 +16,28 @@ __all__ = ["AUDIO_SUFFIXES", "probe_audio", "read_clip", "fit_to_window"]
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3", ".opus"})
 
 
+_FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})  # the only sample formats that can hold NaN or infinity
+_LONG_FILE_WINDOWS = 8  # a file longer than this many windows is scanned in blocks, not decoded whole
+
+
 def probe_audio(path: Path) -> str | None:
-    """Return why ``path`` cannot be used as audio, or None when soundfile reads its header."""
+    """Return why ``path`` cannot be used as audio, or None when soundfile reads its header.
+
+    Floating-point files are also scanned (in blocks) for NaN or infinite samples, which would poison training.
+    """
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises several types for a file it cannot read
         return f"not readable audio ({str(exc).splitlines()[0][:80]})"
     if info.frames == 0:
         return "empty audio (0 frames)"
+    if info.subtype in _FLOAT_SUBTYPES:
+        try:
+            for block in sf.blocks(str(path), blocksize=1 << 16, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    return "NaN or infinite samples"
+        except Exception as exc:
+            return f"not readable audio ({str(exc).splitlines()[0][:80]})"
     return None
 
 
@@ -43,17 +57,35 @@ def read_clip(
         info = sf.info(str(path))
         start = int(round(offset_s * info.samplerate))
         frames = -1
-        if window_samples is not None and offset_s > 0:
-            frames = int(np.ceil(window_samples * info.samplerate / sample_rate_hz)) + 1
+        if window_samples is not None:
+            native = int(np.ceil(window_samples * info.samplerate / sample_rate_hz)) + 1
+            if offset_s > 0:
+                frames = native
+            elif info.frames > _LONG_FILE_WINDOWS * native:  # read only around the loudest window
+                start, frames = _loudest_window_start(path, native), native
         data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as exc:
         raise DataError(f"Cannot decode audio file {path}: {str(exc).splitlines()[0]}. Remove or replace it.") from exc
+    if not np.isfinite(data).all():
+        raise DataError(f"Audio file {path} has NaN or infinite samples; remove or repair it.")
     wave = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))  # [samples], channels mixed down
     if rate != sample_rate_hz:
         wave = AF.resample(wave, int(rate), int(sample_rate_hz))
     if window_samples is not None:
         wave = fit_to_window(wave, window_samples)
     return wave
+
+
+def _loudest_window_start(path: Path, window: int) -> int:
+    """The first frame of the loudest ``window``-frame stretch of a long file, found a block at a time (memory
+    bounded whatever the file's length; to the nearest eighth of a window)."""
+    hop = max(1, window // 8)
+    energies = np.array([
+        float(np.square(block.mean(axis=1), dtype=np.float64).sum())
+        for block in sf.blocks(str(path), blocksize=hop, dtype="float32", always_2d=True)
+    ])  # [n_hops]
+    per_window = np.convolve(energies, np.ones(8), mode="valid") if len(energies) >= 8 else energies.sum(keepdims=True)
+    return int(np.argmax(per_window)) * hop
 
 
 def fit_to_window(wave: torch.Tensor, window_samples: int) -> torch.Tensor:

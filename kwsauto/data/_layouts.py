@@ -15,6 +15,7 @@ Background-noise recordings are taken from ``_background_noise_/`` or ``backgrou
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import re
 from collections import defaultdict
@@ -110,8 +111,13 @@ def load_dataset(root: str | Path, options: DatasetOptions | None = None) -> Cli
         clips += _noise_clips(noise_files, clips, options)
     labels = tuple(sorted({c.label for c in clips}))
     if len(labels) < 2:
+        nested = root / labels[0]
+        hint = (
+            f"If the clips of every class are in {nested}, give that folder instead. "
+            if nested.is_dir() and source == "speaker" else ""
+        )
         raise DataError(
-            f"Only one class ({labels[0]!r}) in {root}: keyword spotting needs at least 2. "
+            f"Only one class ({labels[0]!r}) in {root}: keyword spotting needs at least 2. {hint}"
             "Add another label folder, or add the noise class."
         )
     train_labels = {c.label for c in clips if c.split == "train"}
@@ -145,24 +151,65 @@ def _usable(path: Path, skipped: list[tuple[Path, str]]) -> bool:
 
 def _from_csv(root: Path, options: DatasetOptions, skipped: list[tuple[Path, str]]) -> list[Clip]:
     clips: list[Clip] = []
+    rows: dict[str, str] = {}  # content hash → "train.csv line 3", to find one clip listed in two splits
+    inside = root.resolve()
     for split, names in _CSV_NAMES.items():
         path = next((root / n for n in names if (root / n).is_file()), None)
         if path is None:
             continue
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or not {"file", "class"} <= set(reader.fieldnames):
-                raise DataError(f"{path} needs the columns file,class but has {reader.fieldnames}.")
-            for row in reader:
-                file = root / row["file"]
-                if not file.is_file():
-                    raise DataError(f"{path} lists {row['file']!r}, which is not in {root}. Fix the CSV row.")
-                if _usable(file, skipped):
-                    speaker = speaker_of(file, options.speaker_patterns) or file.stem
-                    clips.append(Clip(file, row["class"], speaker, split))
+        with path.open(newline="", encoding="utf-8", errors="strict") as f:
+            try:
+                reader = csv.DictReader(f)
+                if reader.fieldnames is None or not {"file", "class"} <= set(reader.fieldnames):
+                    raise DataError(f"{path} needs the columns file,class but has {reader.fieldnames}.")
+                for row in reader:
+                    where = f"{path} line {reader.line_num}"
+                    clip = _csv_clip(root, inside, where, row, split, options, skipped)
+                    if clip is not None:
+                        _check_not_listed_twice(clip, where, rows)
+                        clips.append(clip)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise DataError(f"{path} is not a readable UTF-8 CSV ({exc}); save it as UTF-8 CSV.") from None
     if not any(c.split == "test" for c in clips) or not any(c.split == "val" for c in clips):
         return _resplit(clips, options, splits_given=("train",))
     return clips
+
+
+def _csv_clip(
+    root: Path, inside: Path, where: str, row: dict, split: str, options: DatasetOptions,
+    skipped: list[tuple[Path, str]],
+) -> Clip | None:
+    """The clip of one CSV row, whose file must lie inside the dataset folder."""
+    name, label = row.get("file"), row.get("class")
+    if not name or not label:
+        raise DataError(f"{where} has no file or no class; give both (file,class).")
+    file = root / name
+    try:
+        outside, exists = not file.resolve().is_relative_to(inside), file.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        raise DataError(f"{where} lists {name!r}, which is not a usable path ({exc}). Fix the CSV row.") from None
+    if outside:
+        raise DataError(
+            f"{where} lists {name!r}, which is outside the dataset folder {root}; "
+            "paths must be relative to it and stay inside."
+        )
+    if not exists:
+        raise DataError(f"{where} lists {name!r}, which is not in {root}. Fix the CSV row.")
+    if not _usable(file, skipped):
+        return None
+    speaker = speaker_of(file, options.speaker_patterns) or file.stem
+    return Clip(file, label, speaker, split)
+
+
+def _check_not_listed_twice(clip: Clip, where: str, rows: dict[str, str]) -> None:
+    """The same audio (by content) in two rows would leak between splits or weigh double: refuse it."""
+    digest = hashlib.sha1(clip.path.read_bytes()).hexdigest()
+    if digest in rows:
+        raise DataError(
+            f"{where} ({clip.path.name}) holds the same audio as {rows[digest]}; a clip may be listed once, "
+            "in one split. Remove one of the rows."
+        )
+    rows[digest] = f"{where} ({clip.path.name})"
 
 
 def _from_lists(root: Path, options: DatasetOptions, skipped: list[tuple[Path, str]]) -> list[Clip]:
@@ -170,7 +217,11 @@ def _from_lists(root: Path, options: DatasetOptions, skipped: list[tuple[Path, s
     for split, name in (("val", "validation_list.txt"), ("test", "testing_list.txt")):
         file = root / name
         if file.is_file():
-            lists.update({line.strip(): split for line in file.read_text().splitlines() if line.strip()})
+            try:
+                text = file.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{file} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
+            lists.update({line.strip(): split for line in text.splitlines() if line.strip()})
     clips = []
     for label, path in _label_files(root):
         if _usable(path, skipped):

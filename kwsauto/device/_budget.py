@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from kwsauto.device._footprint import Footprint
@@ -21,10 +22,11 @@ class Budget:
     latency_ms: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("ram_bytes", "flash_bytes", "latency_ms"):
+        options = {"ram_bytes": "--budget", "flash_bytes": "--flash", "latency_ms": "--latency"}
+        for name, option in options.items():
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"Budget {name} must be positive, but got {value!r}.")
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{option} ({name}) must be a positive finite number, but got {value!r}.")
 
     def limits(self, device: DeviceProfile) -> dict[str, float]:
         """Each limit in force: the budget, or the device's capacity where that is smaller or no budget is set."""

@@ -18,11 +18,24 @@ _ACTIVATIONS = {0: "NONE", 1: "RELU", 3: "RELU6"}
 
 
 def read_int8_graph(path: Path) -> Int8Graph:
-    """The op list of ``path``'s main subgraph as an :class:`Int8Graph` (tensor indices renumbered)."""
-    from ai_edge_litert import schema_py_generated as schema
+    """The op list of ``path``'s main subgraph as an :class:`Int8Graph` (tensor indices renumbered).
 
+    A file whose tables are consistent but whose ops make no sense (a convolution without a 4-D weight, say) is a
+    one-line error too: this reads files from anywhere.
+    """
     path = Path(path)
     model = _model_object(read_tflite_file(path))
+    try:
+        return _graph_of(model, path)
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError, ZeroDivisionError) as exc:
+        raise KwsautoError(
+            f"{path} is not a TFLite model kwsauto can read ({type(exc).__name__}: {str(exc)[:80]}); export it again."
+        ) from None
+
+
+def _graph_of(model, path: Path) -> Int8Graph:
+    from ai_edge_litert import schema_py_generated as schema
+
     graph = model.subgraphs[0]
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     codes = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), str(c.builtinCode)) for c in model.operatorCodes]

@@ -77,12 +77,52 @@ def read_tflite_file(path: Path) -> bytes:
     if len(data) < 16 or data[4:8] != b"TFL3":
         raise KwsautoError(f"{path} is not a TFLite model (no TFL3 file identifier); pass a .tflite file.")
     try:
-        _model_object(data)
+        model = _model_object(data)
     except (struct.error, IndexError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
         raise KwsautoError(
             f"{path} is a corrupt TFLite model (its flatbuffer does not parse); export it again."
         ) from None
+    problem = _structure_problem(model)
+    if problem:
+        raise KwsautoError(f"{path} is a corrupt TFLite model ({problem}); export it again.")
     return data
+
+
+# bytes per element of the TFLite tensor types kwsauto models hold (FLOAT32, INT32, UINT8, INT64, INT16, INT8)
+_ELEMENT_BYTES = {0: 4, 2: 4, 3: 1, 4: 8, 7: 2, 9: 1}
+
+
+def _structure_problem(model: Any) -> str | None:
+    """What in the model points outside it (an op code, tensor or buffer index) or is cut short, or None.
+
+    The interpreters index these tables without checks, so a hand-edited file must be refused first.
+    """
+    if not model.subgraphs:
+        return "no subgraph"
+    n_codes, n_buffers = len(model.operatorCodes or []), len(model.buffers or [])
+    for graph in model.subgraphs:
+        tensors = graph.tensors or []
+        for i, t in enumerate(tensors):
+            if not 0 <= t.buffer < max(n_buffers, 1):
+                return f"tensor {i} refers to buffer {t.buffer} of {n_buffers}"
+            shape = [int(d) for d in (t.shape if t.shape is not None else [])]
+            if any(d < 0 for d in shape):
+                return f"tensor {i} has a negative dimension {shape}"
+            data = model.buffers[t.buffer].data if n_buffers else None
+            if data is not None and t.type in _ELEMENT_BYTES:
+                needed = _ELEMENT_BYTES[t.type] * int(np.prod(shape, dtype=np.int64))
+                if len(data) < needed:
+                    return f"tensor {i}'s weights hold {len(data)} bytes, {needed} expected: the file is cut short"
+        ends = [*(graph.inputs if graph.inputs is not None else []), *(graph.outputs if graph.outputs is not None else [])]
+        for n, op in enumerate(graph.operators or []):
+            if not 0 <= op.opcodeIndex < n_codes:
+                return f"operator {n} has op code index {op.opcodeIndex} of {n_codes}"
+            ends += [i for i in [*(op.inputs if op.inputs is not None else []),
+                                 *(op.outputs if op.outputs is not None else [])] if i != -1]
+        bad = next((int(i) for i in ends if not 0 <= int(i) < len(tensors)), None)
+        if bad is not None:
+            return f"tensor index {bad} of {len(tensors)}"
+    return None
 
 
 def _model_object(data: bytes) -> Any:

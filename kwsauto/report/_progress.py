@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kwsauto.units import format_bytes
@@ -61,7 +62,7 @@ class SearchProgress:
         if error == "pruned":
             self.console.print(f"[blue]trial {number}[/] pruned (behind the median at this epoch)")
         elif error:
-            self.console.print(f"[red]trial {number} failed:[/] {error}")
+            self.console.print(f"[red]trial {number} failed:[/] {escape(error)}")
         elif result is not None:
             self.console.print(
                 f"[green]trial {number}[/] val acc "

@@ -50,7 +50,7 @@ def leaderboard_table(
 
     ``compact`` (for terminals under ~110 columns) drops the flash and time columns.
     """
-    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", pad_edge=False)
+    table = Table(title=Text(title), box=box.SIMPLE_HEAVY, header_style="bold", pad_edge=False)
     columns = [
         ("#", "right"),
         ("state", "left"),
@@ -89,7 +89,7 @@ def leaderboard_table(
             "state": Text(row.get("state", ""), style=style),
             "val": _fmt_acc(row.get("val_accuracy")),
             "test": _fmt_acc(row.get("test_accuracy")),
-            "model": model,
+            "model": Text(model),
             "RAM": _fmt_bytes(row.get("ram_bytes")),
             "flash": _fmt_bytes(row.get("flash_bytes")),
             "latency": "" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",
@@ -113,7 +113,7 @@ def best_panel(card: ModelCard, run_dir: Path, files_dir: Path | None = None) ->
     start = {False: "trained from scratch", True: "fine-tuned from kwsauto's pretrained backbone"}.get(
         pretrained, f"fine-tuned from {pretrained}"
     )
-    table.add_row("model", f"{card.model} (trial {card.trial}), {len(card.labels)} classes, {start}")
+    table.add_row("model", Text(f"{card.model} (trial {card.trial}), {len(card.labels)} classes, {start}"))
     demo = " (synthetic demo voices: not a measure of real speech)" if card.data.demo else ""
     int8 = metrics.test_accuracy_tflite if metrics.test_accuracy_tflite is not None else metrics.test_accuracy_int8
     table.add_row(
@@ -139,7 +139,7 @@ def best_panel(card: ModelCard, run_dir: Path, files_dir: Path | None = None) ->
         table.add_row(label, shown)
     table.add_row("device", f"{footprint.device} · {footprint.macs / 1e6:.2f} M MACs · {footprint.params:,} params")
     files = [str(files_dir / name) for name in card.files.values()] + [str(files_dir / "card.json")]
-    table.add_row("files", "\n".join(files))
+    table.add_row("files", Text("\n".join(files)))
     return Panel(table, title="Chosen model", border_style="green", expand=False)
 
 
@@ -149,7 +149,7 @@ def class_metrics_table(metrics: dict[str, Any], title: str = "Per-class metrics
     for name in ("class", "precision", "recall", "F1", "support"):
         table.add_column(name, justify="left" if name == "class" else "right")
     for label, m in metrics["per_class"].items():
-        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
+        table.add_row(Text(label), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
     table.caption = f"accuracy {_fmt_acc(metrics['accuracy'])} · macro-F1 {metrics['macro_f1']:.3f}"
     return table
 
@@ -160,10 +160,10 @@ def confusion_table(labels: Sequence[str], confusion: Sequence[Sequence[int]], t
     table.add_column("true \\ pred")
     short = [label[:6] for label in labels]
     for name in short:
-        table.add_column(name, justify="right")
+        table.add_column(Text(name), justify="right")
     for i, row in enumerate(confusion):
         cells = [Text(str(v), style="green" if i == j else ("red" if v else "dim")) for j, v in enumerate(row)]
-        table.add_row(labels[i], *cells)
+        table.add_row(Text(labels[i]), *cells)
     return table
 
 

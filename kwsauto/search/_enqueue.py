@@ -15,6 +15,8 @@ import optuna
 import yaml
 
 from kwsauto._serial import to_dict
+from kwsauto._fields import short_repr
+from kwsauto._io import check_expanded_size
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.search._records import ModelCard
 from kwsauto.search._space import SearchSpace
@@ -43,10 +45,15 @@ def read_parameter_sets(path: Path, space: SearchSpace) -> list[dict[str, Any]]:
     if not path.is_file():
         raise ConfigError(f"Enqueue file {path} does not exist; give a YAML/JSON file, a card.json or a run folder.")
     try:
-        raw = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"Enqueue file {path} cannot be parsed: {str(exc).splitlines()[0]}.") from None
-    if isinstance(raw, dict) and "kwsauto_card" in raw:  # a card: its trial's full config
+        text = path.read_bytes().decode("utf-8")
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Enqueue file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
+    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "nested too deeply"
+        raise ConfigError(f"Enqueue file {path} cannot be parsed: {reason}.") from None
+    check_expanded_size(raw, path, "Enqueue file")
+    if isinstance(raw, dict) and "config" in raw and "kwsauto_card" in raw:  # a card: its trial's full config
         wanted = {p.name for p in space.params}
         config = ModelCard.read(path).config
         raw = [{k: v for k, v in _flatten(to_dict(config)).items() if k in wanted}]
@@ -65,12 +72,33 @@ def read_parameter_sets(path: Path, space: SearchSpace) -> list[dict[str, Any]]:
                     f"searched: {sorted(names)}."
                 )
             param = names[name]
-            if param.kind == "choices" and value not in param.choices:
-                raise ConfigError(f"Enqueue file {path}: {name}={value!r} is not one of {list(param.choices)}.")
-            if param.kind != "choices" and not param.low <= value <= param.high:
-                raise ConfigError(f"Enqueue file {path}: {name}={value!r} is outside [{param.low}, {param.high}].")
+            if param.kind == "choices" and not _is_choice(value, param.choices):
+                raise ConfigError(
+                    f"Enqueue file {path}: {name}={short_repr(value)} is not one of {list(param.choices)}."
+                )
+            if param.kind != "choices" and not _in_range(value, param):
+                raise ConfigError(
+                    f"Enqueue file {path}: {name}={short_repr(value)} is not a number in [{param.low}, {param.high}]."
+                )
         sets.append(params)
     return sets
+
+
+def _is_choice(value: Any, choices: tuple[Any, ...]) -> bool:
+    try:
+        return any(type(value) is type(c) and value == c for c in choices) or (
+            not isinstance(value, bool) and isinstance(value, (int, float)) and value in choices
+        )
+    except TypeError:  # an unhashable or incomparable value is no choice
+        return False
+
+
+def _in_range(value: Any, param: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if param.kind == "int" and not float(value).is_integer():
+        return False
+    return param.low <= value <= param.high
 
 
 def enqueue_from(study: optuna.Study, path: Path, space: SearchSpace) -> int:

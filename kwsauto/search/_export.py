@@ -18,6 +18,7 @@ import torch
 from optuna.trial import FrozenTrial
 
 from kwsauto._serial import from_dict
+from kwsauto._io import replaced_dir
 from kwsauto.data import ClipIndex
 from kwsauto.device import Budget, DeviceProfile, estimate_footprint, get_device
 from kwsauto.errors import ConfigError, did_you_mean
@@ -82,8 +83,26 @@ def export_trial(
     formats: Sequence[str] = tuple(EXPORT_FORMATS),
     out: Path | None = None,
 ) -> ModelCard:
-    """Evaluate ``trial``, write ``formats`` and its card into ``out`` (default: the run's ``best/``)."""
-    out = Path(out or run.best_dir)
+    """Evaluate ``trial``, write ``formats`` and its card into ``out`` (default: the run's ``best/``).
+
+    The files are written into a temporary sibling folder that then replaces ``out`` whole: an interrupt or a kill
+    leaves the previous export as it was, never a mix of two.
+    """
+    with replaced_dir(Path(out or run.best_dir)) as tmp:
+        return _write_export(trial, features, index, run, device, budget, settings, formats, tmp)
+
+
+def _write_export(
+    trial: FrozenTrial,
+    features: FeatureSet,
+    index: ClipIndex,
+    run: RunFolder,
+    device: DeviceProfile,
+    budget: Budget,
+    settings: RunSettings,
+    formats: Sequence[str],
+    out: Path,
+) -> ModelCard:
     config = TrialConfig.from_dict(trial.user_attrs["config"])
     model = create_model(config.model, len(features.labels), config.features.shape)
     model.load_state_dict(run.load_trial_state(trial.number, trial))

@@ -7,13 +7,13 @@ field is a one-line error naming the file, and a card of another schema version 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from kwsauto._io import read_json
 from kwsauto._serial import from_dict, to_dict
 from kwsauto.data import DatasetOptions
 from kwsauto.device import Budget, Footprint
@@ -38,21 +38,18 @@ CARD_SCHEMA = 1  # card.json's "kwsauto_card": raise it when a field changes mea
 
 def read_json_record(path: Path, what: str) -> dict[str, Any]:
     """A JSON object from ``path``; anything else is a one-line error naming the file."""
-    try:
-        raw = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is not a readable {what} ({exc}); write it again.") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} is not a {what}: it holds a {type(raw).__name__}, not a JSON object.")
-    return raw
+    return read_json(path, what)
 
 
 def _read(cls: Any, path: Path, what: str) -> Any:
     raw = read_json_record(path, what)
     try:
         return cls.from_dict(raw)
-    except (KwsautoError, TypeError) as exc:
+    except KwsautoError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except TypeError as exc:  # a required field missing: the file was cut or edited by hand
+        missing = str(exc).split("argument", 1)[-1].lstrip("s: ")
+        raise ConfigError(f"{path} is not a complete {what} (missing {missing}); restore it, or run again.") from None
 
 
 @dataclass(frozen=True)

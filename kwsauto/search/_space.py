@@ -23,6 +23,7 @@ from typing import Any
 
 import optuna
 
+from kwsauto._fields import short_repr
 from kwsauto._io import read_yaml_mapping
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
@@ -202,6 +203,8 @@ def parse_space(raw: dict, source: str = "<dict>") -> SearchSpace:
 
 
 def _walk(prefix: str, body: dict, fixed: dict, params: list[Param], source: str) -> None:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{prefix} in {source} must be a mapping of settings, but got {short_repr(body)}.")
     cls = _SECTIONS[prefix]
     valid = {f.name for f in dataclasses.fields(cls)}
     for key, value in body.items():
@@ -231,11 +234,11 @@ def _param(name: str, spec: dict, source: str) -> Param:
     if kind == "choices":
         choices = spec["choices"]
         if not isinstance(choices, list) or not choices:
-            raise ConfigError(f"{name}.choices in {source} must be a non-empty list, but got {choices!r}.")
+            raise ConfigError(f"{name}.choices in {source} must be a non-empty list, but got {short_repr(choices)}.")
         return Param(name, "choices", choices=tuple(choices))
     bounds = spec[kind]
     if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
-        raise ConfigError(f"{name}.{kind} in {source} must be [low, high], but got {bounds!r}.")
+        raise ConfigError(f"{name}.{kind} in {source} must be [low, high], but got {short_repr(bounds)}.")
     low, high = bounds
     if not low < high:
         raise ConfigError(f"{name}.{kind} in {source} needs low < high, but got [{low}, {high}].")
@@ -249,11 +252,13 @@ def _check_values(space: SearchSpace) -> None:
     base = {p.name: p.extremes()[0] for p in space.params}
     try:
         space.config(base)
-    except ConfigError as exc:
+    except (ConfigError, TypeError, ValueError) as exc:
         raise ConfigError(f"Search space {space.source}: {exc}") from None
     for p in space.params:
         for value in p.extremes():
             try:
                 space.config({**base, p.name: value})
             except (ConfigError, TypeError) as exc:
-                raise ConfigError(f"Search space {space.source}: {p.name}={value!r} is not valid: {exc}") from None
+                raise ConfigError(
+                    f"Search space {space.source}: {p.name}={short_repr(value)} is not valid: {exc}"
+                ) from None

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from kwsauto._serial import check_choice
+from kwsauto._interrupt import exit_code_of, raising_on_stop_signals
+from kwsauto._redact import redact
 from kwsauto.data import DatasetOptions, load_dataset
 from kwsauto.device import DEFAULT_DEVICE, Budget, get_device
 from kwsauto.errors import ConfigError
@@ -30,9 +31,17 @@ from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_te
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
 from kwsauto.search._records import ModelCard, RunSettings
+from kwsauto.search._quiet_logs import quiet_failed_trial_logs
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
-from kwsauto.search._storage import OWNER_ATTR, fail_stale_trials, make_storage, owner_tag, redact_url
+from kwsauto.search._storage import (
+    OWNER_ATTR,
+    counted_trials,
+    fail_stale_trials,
+    make_storage,
+    owner_tag,
+    retry_interrupted,
+)
 from kwsauto.training import TrialConfig, load_expert
 
 __all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLERS", "PRUNERS", "OBJECTIVES"]
@@ -101,6 +110,7 @@ class SearchResult:
     card: ModelCard | None
     interrupted: bool = False
     pareto: list[dict[str, Any]] | None = None
+    exit_code: int = 0  # 130 after Ctrl-C, 143 after SIGTERM: the work stopped early, what finished is kept
 
 
 def open_study(
@@ -151,7 +161,7 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> RunSet
         workers=settings.workers,
         expert=str(settings.expert) if settings.expert else None,
         pretrained=settings.pretrained,
-        storage=redact_url(settings.storage) if settings.storage else None,
+        storage=redact(settings.storage) if settings.storage else None,
         dataset=settings.dataset,
     )
 
@@ -185,6 +195,8 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
     if first:
         _check_resume(run, record)
         ensure_space_can_fit(space.architecture_choices(), index.labels, device, settings.budget)
+        if settings.pretrained is not None:  # a checkpoint of another model would fail every trial: stop now
+            _check_checkpoint_fits(space.architecture_choices()[0], len(index.labels))
         run.write_settings(replace(record, labels=tuple(index.labels), split_source=index.split_source))
         # Decode every clip now, so an unreadable file stops the search before the first trial.
         compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
@@ -199,50 +211,102 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
     return _Prepared(settings, run, study, objective, record)
 
 
+def _check_checkpoint_fits(config: TrialConfig, n_labels: int) -> None:
+    from kwsauto.models import create_model
+
+    create_model(config.model, n_labels, config.features.shape, init_pretrained=True,
+                 features=config.features.to_dict())
+
+
 def _optimize(prepared: _Prepared, started: float) -> None:
-    """Run trials until the study holds ``n_trials`` or the time limit passes."""
+    """Run trials until ``n_trials`` count (see :func:`counted_trials`) or the time limit passes.
+
+    A trial stopped by Ctrl-C or SIGTERM is recorded as interrupted, queued again with its parameters, and the
+    interrupt goes on up to the caller.
+    """
     settings, study = prepared.settings, prepared.study
     owner = owner_tag()
 
     def stamped(trial: optuna.Trial) -> Any:
         trial.set_user_attr(OWNER_ATTR, owner)
-        return prepared.objective(trial)
+        try:
+            return prepared.objective(trial)
+        except KeyboardInterrupt as exc:
+            retry_interrupted(study, trial, f"interrupted: stopped by {exc.args[0] if exc.args else 'SIGINT'}")
+            raise
 
     callbacks = []
     if settings.n_trials is not None:
-        # every trial started counts (running ones too, so parallel workers do not overshoot); queued ones do not
-        counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-        callbacks.append(optuna.study.MaxTrialsCallback(settings.n_trials, states=counted))
-        if len(study.get_trials(deepcopy=False, states=counted)) >= settings.n_trials:
+        n_trials = settings.n_trials
+
+        def enough(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if counted_trials(study) >= n_trials:
+                study.stop()
+
+        callbacks.append(enough)
+        if counted_trials(study) >= n_trials:
             return
     timeout = None if settings.time_limit_s is None else max(1.0, started + settings.time_limit_s - time.monotonic())
-    study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
+    with quiet_failed_trial_logs():
+        study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
 
 
 def run_search(settings: SearchSettings, listener: TrialListener | None = None) -> SearchResult:
-    """Run (or resume) the search described by ``settings`` and export its best feasible model."""
+    """Run (or resume) the search described by ``settings`` and export its best feasible model.
+
+    Ctrl-C or SIGTERM stops the current trial at its next batch (it is queued again for the next run), stops the
+    workers, writes the leaderboard and still exports the best finished trial; ``exit_code`` then says which.
+    """
     listener = listener or TrialListener()
     started = time.monotonic()
+    settings = _cap_workers(settings)
     prepared = _prepare(settings, listener, started, first=True)
     fail_stale_trials(prepared.study)
     seeds = settings.enqueue or (builtin_seeds(settings.resolved_space()) if settings.seeds and not settings.pretrained else None)
     if seeds is not None:
         enqueue_from(prepared.study, seeds, prepared.objective.space)
-    interrupted = False
-    workers = []
+    exit_code = 0
+    workers: list[multiprocessing.Process] = []
     try:
         workers = _start_workers(settings, settings.workers - 1)
         _optimize(prepared, started)
         for process in workers:
             process.join()
-    except KeyboardInterrupt:
-        interrupted = True
-        for process in workers:
-            process.terminate()
-    card = _finish(prepared)
+    except KeyboardInterrupt as exc:
+        exit_code = exit_code_of(exc)
+        _stop_workers(workers)
+    rows = leaderboard_rows(prepared.study)
+    prepared.run.write_leaderboard(rows)  # first, so that an interrupt during the export still leaves it
+    card = None
+    try:
+        card = _finish(prepared)
+    except KeyboardInterrupt as exc:  # best/ is replaced whole or not at all: the previous export stays intact
+        exit_code = exit_code or exit_code_of(exc)
     pareto = write_pareto(prepared.study, prepared.run) if settings.objective == "pareto" else None
     return SearchResult(prepared.run, settings.resolved_study_name(), with_test_accuracy(leaderboard_rows(prepared.study), card),
-                        card, interrupted, pareto)
+                        card, exit_code != 0, pareto, exit_code)
+
+
+def _cap_workers(settings: SearchSettings) -> SearchSettings:
+    """More trial processes than cores only slow every trial down (and each holds its own copy of the data)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if settings.workers <= cores:
+        return settings
+    _LOGGER.warning("--workers %d is more than the %d CPU cores here; using %d", settings.workers, cores, cores)
+    return replace(settings, workers=cores)
+
+
+def _stop_workers(workers: list[multiprocessing.Process], grace_s: float = 2.0) -> None:
+    """Ask every worker to stop (SIGTERM: its trial ends at the next batch), then kill any still running."""
+    for process in workers:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def _start_workers(settings: SearchSettings, n: int) -> list[multiprocessing.Process]:
@@ -272,9 +336,10 @@ def _worker_main(settings: SearchSettings, threads: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     started = time.monotonic()
-    prepared = _prepare(replace(settings, enqueue=None), _LogListener(), started, first=False)
     try:
-        _optimize(prepared, started)
+        with raising_on_stop_signals():  # the main process stops its workers with SIGTERM: end like Ctrl-C
+            prepared = _prepare(replace(settings, enqueue=None), _LogListener(), started, first=False)
+            _optimize(prepared, started)
     except KeyboardInterrupt:
         pass
 

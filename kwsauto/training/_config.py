@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from kwsauto._fields import short_repr
 from kwsauto._serial import check_choice, from_dict
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
@@ -120,6 +121,10 @@ class TrialConfig:
                 f"Unknown config section {key!r}{did_you_mean(key, ['features', 'model', 'train'])}; "
                 "valid: features, model, train."
             )
+        for section in ("features", "model", "train"):
+            if not isinstance(values.get(section, {}), dict):
+                raise ConfigError(f"Config section {section!r} must be a mapping of settings, but got "
+                                  f"{short_repr(values[section])}.")
         return cls(
             features=FeatureConfig.from_dict(values.get("features", {})),
             model=from_dict(ModelSpec, values.get("model", {}), "model setting"),

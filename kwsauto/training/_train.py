@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -13,7 +12,9 @@ from dataclasses import dataclass, field
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from kwsauto._interrupt import Interrupted, on_stop_signals
 from kwsauto.features import FeatureSet
 from kwsauto.models import KwsNet, create_model
 from kwsauto.training._best_weights import RestoreBestWeights
@@ -45,22 +46,19 @@ class TrainResult:
 
 
 @contextlib.contextmanager
-def _stop_on_interrupt(trainer: pl.Trainer) -> Iterator[list[bool]]:
-    """Ctrl-C asks the trainer to stop after the current batch (Lightning's own handler would exit the process)."""
-    flag: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
+def _stop_on_interrupt(trainer: pl.Trainer) -> Iterator[list[int]]:
+    """Ctrl-C or SIGTERM asks the trainer to stop after the current batch; the signals received are collected.
 
-    def handler(signum, frame) -> None:
-        flag.append(True)
+    Lightning's own handlers would exit the process (Ctrl-C) or end it with a silent ``SystemExit`` (SIGTERM).
+    """
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
         trainer.should_stop = True
 
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with on_stop_signals(stop):
+        yield received
 
 
 def evaluate(model: torch.nn.Module, features: FeatureSet, split: str = "test") -> ClassMetrics:
@@ -124,9 +122,12 @@ def fit(
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
         warnings.filterwarnings("ignore", ".*params to be frozen already exist.*")  # BatchNorm trains throughout
-        trainer.fit(module, datamodule=data)
+        try:
+            trainer.fit(module, datamodule=data)
+        except SIGTERMException:  # Lightning saw the SIGTERM too; the trainer has stopped
+            interrupted.append(signal.SIGTERM)
     if interrupted:
-        raise KeyboardInterrupt  # after the trainer stopped cleanly: the caller decides what an interrupt means
+        raise Interrupted(interrupted[-1])  # after the trainer stopped cleanly: the caller decides what it means
     trained = module.model.to(memory_format=torch.contiguous_format).eval()
     return TrainResult(
         model=trained,

@@ -57,7 +57,7 @@ def test_summary_and_report_commands(tiny_run, tmp_path):
         (["benchmark", "/nonexistent/run"], "does not exist"),
         (["benchmark", "{run}", "--trial", "99"], "has no trial 99"),
         (["benchmark", "{run}", "--top", "0"], "--top must be at least 1"),
-        (["benchmark", "{run}", "--budget", "64QB"], "Cannot read size '64QB'"),
+        (["benchmark", "{run}", "--budget", "64QB"], "Cannot read --budget size '64QB'"),
         (["benchmark", "{empty}"], "no finished trial"),
         (["summary", "{run}/run.json"], "is not a .tflite or .onnx model"),
         (["report", "/nonexistent/run"], "not a kwsauto run folder"),

@@ -134,9 +134,13 @@ def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     assert restarted.returncode == 0, (tmp_path / "second.log").read_text()
     study = open_study(RunFolder(out), "killed")
     numbers = sorted(t.number for t in study.trials)
-    assert numbers == list(range(len(numbers))) and len(numbers) == 4  # no duplicate, no gap, numbering continued
+    assert numbers == list(range(len(numbers)))  # no duplicate, no gap, numbering continued
     stale = next(t for t in study.trials if t.number == running.number)
     assert stale.state == TrialState.FAIL and "interrupted" in stale.user_attrs["error"]
+    # the killed trial does not count: it ran again with its parameters, and 4 trials finished
+    retry = next(t for t in study.trials if t.user_attrs.get("retry_of") == stale.number)
+    assert retry.params == stale.params and retry.state == TrialState.COMPLETE
+    assert len([t for t in study.trials if not t.user_attrs.get("interrupted")]) == 4
     assert finished_before <= {t.number for t in study.trials if t.state == TrialState.COMPLETE}
     card = json.loads((out / "best" / "card.json").read_text())
     board = json.loads((out / "leaderboard.json").read_text())
