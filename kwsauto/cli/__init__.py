@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     fw = sub.add_parser("firmware", help="write the C front end, kws_model_settings.h and a host example for a .tflite")
     fw.add_argument("model", type=Path, help="a kwsauto int8 .tflite (its metadata holds labels and features)")
     fw.add_argument("--out", type=Path, help="folder for the C files (default: beside the model)")
-    fw.add_argument("--device", default="cortex-m4f-80mhz", help="device the arena is sized for")
+    fw.add_argument("--device", help="device the arena is sized for (default: the run's, else cortex-m4f-80mhz)")
 
     sub.add_parser("devices", help="list the device profiles")
     m = sub.add_parser("models", help="every backbone with its footprint on a device")

@@ -109,7 +109,11 @@ def cmd_firmware(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.export._tflite_reader import read_int8_graph
     from kwsauto.units import format_bytes
 
-    device = get_device(args.device)
+    from kwsauto.device import DEFAULT_DEVICE
+    from kwsauto.evaluate import resolve_target
+
+    target = resolve_target(args.model)  # a model of a run (RUN/best) is sized for the run's device
+    device = get_device(args.device or (target.settings.device if target.settings is not None else DEFAULT_DEVICE))
     model = read_model_io(args.model)  # checked before anything is written
     estimate = estimate_footprint(read_int8_graph(args.model), model.features, device, model.labels)
     out = args.out or args.model.parent
