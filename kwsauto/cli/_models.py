@@ -104,13 +104,11 @@ def cmd_profile(args: argparse.Namespace, console: Console) -> int:
 def cmd_firmware(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from kwsauto.device import estimate_footprint, get_device
+    from kwsauto.device import DEFAULT_DEVICE, estimate_footprint, get_device
+    from kwsauto.evaluate import resolve_target
     from kwsauto.export._firmware import read_model_io, write_firmware
     from kwsauto.export._tflite_reader import read_int8_graph
     from kwsauto.units import format_bytes
-
-    from kwsauto.device import DEFAULT_DEVICE
-    from kwsauto.evaluate import resolve_target
 
     target = resolve_target(args.model)  # a model of a run (RUN/best) is sized for the run's device
     device = get_device(args.device or (target.settings.device if target.settings is not None else DEFAULT_DEVICE))
