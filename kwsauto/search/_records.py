@@ -183,6 +183,8 @@ class ModelCard:
         raw["verification"] = raw["verification"] or {}
         if raw["frontend"] is None:  # written only when the export wrote the C front end
             del raw["frontend"]
+        else:  # only what was measured
+            raw["frontend"] = {k: v for k, v in raw["frontend"].items() if v is not None}
         return {"kwsauto_card": raw.pop("schema"), **raw}
 
     @classmethod

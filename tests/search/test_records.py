@@ -73,8 +73,23 @@ def test_a_card_of_0_1_0_reads_typed_and_round_trips(tmp_path: Path):
     assert card.metrics.test_accuracy_int8 == 0.85 and card.footprint.tflm_arena_bytes == 31000
     assert card.config == TrialConfig() and card.budget == Budget(ram_bytes=49152)
     assert card.footprint.peak_ops == ("CONV_2D",) and card.verification.tflm_vs_litert_clips == 12
+    assert card.frontend is None  # the card predates the C front end
     RunFolder(tmp_path).write_card(card)
     assert json.loads((tmp_path / "best" / "card.json").read_text()) == CARD_0_1_0
+    assert RunFolder(tmp_path).read_card() == card
+
+
+@pytest.mark.parametrize("frontend", [
+    {"arena_bytes_allocated": 40960, "dsp_ram_source": "estimate (no C compiler)"},
+    {"arena_bytes_allocated": 40960, "dsp_ram_source": "sizeof(kws_frontend_t) + writable static data of kws_frontend.o",
+     "state_bytes": 9000, "static_bytes": 64, "compiler": "cc"},
+])
+def test_a_card_with_its_c_front_end_writes_back_what_it_read(tmp_path: Path, frontend):
+    raw = {**CARD_0_1_0, "frontend": frontend}
+    card = ModelCard.from_dict(raw)
+    assert card.frontend.arena_bytes_allocated == 40960
+    RunFolder(tmp_path).write_card(card)
+    assert json.loads((tmp_path / "best" / "card.json").read_text()) == raw
     assert RunFolder(tmp_path).read_card() == card
 
 
