@@ -19,6 +19,7 @@ from kwsauto.models import KwsNet, create_model
 from kwsauto.training._best_weights import RestoreBestWeights
 from kwsauto.training._config import TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
+from kwsauto.training._early_stopping import SmoothedEarlyStopping
 from kwsauto.training._expert import ExpertHooks
 from kwsauto.training._finetune import BackboneFreeze
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
@@ -78,7 +79,7 @@ def fit(
     evaluate_test: bool = False,
     model: KwsNet | None = None,
 ) -> TrainResult:
-    """Train ``config``'s model on ``features``' train split, early-stopped on validation accuracy.
+    """Train ``config``'s model on ``features``' train split, early-stopped on a smoothed validation loss.
 
     ``listener`` sees every epoch's metrics; ``callbacks`` join the trainer (a pruning callback, say).
     """
@@ -101,9 +102,7 @@ def fit(
     if len(train_x) / config.train.batch_size < STEPS_NEEDING_PRECISE_BN:
         all_callbacks.insert(0, PreciseBatchNorm(train_x, config.train.batch_size, seed=config.train.seed))
     if config.train.early_stopping_patience > 0:
-        all_callbacks.append(
-            pl.callbacks.EarlyStopping("val_acc", mode="max", patience=config.train.early_stopping_patience)
-        )
+        all_callbacks.append(SmoothedEarlyStopping(config.train.early_stopping_patience, config.train.min_epochs))
     if config.train.freeze_epochs > 0:
         all_callbacks.append(BackboneFreeze(config.train.freeze_epochs, config.train.backbone_lr_factor))
     if hooks.callbacks is not None:
