@@ -24,6 +24,8 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         state = "infeasible"
     elif trial.state == TrialState.FAIL and not attrs.get("error"):
         state = "failed"
+    elif trial.state == TrialState.PRUNED and attrs.get("cut"):
+        state = "cut"  # stopped by the time limit before it finished: never chosen, never listed as complete
     trained = trial.state == TrialState.COMPLETE and feasible
     values = trial.values or []
     return {

@@ -38,6 +38,10 @@ __all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLE
 _LOGGER = logging.getLogger(__name__)
 SAMPLERS = ("tpe", "random", "nsga2")
 PRUNERS = ("median", "hyperband", "none")
+DEFAULT_TRIALS = 20
+# Of a --time-limit, the share kept for the final export after the last trial (quantizing, TFLM verification)
+FINISH_RESERVE_FRACTION = 0.1
+FINISH_RESERVE_MAX_S = 120.0
 OBJECTIVES = ("accuracy", "pareto")
 
 
@@ -54,7 +58,7 @@ class SearchSettings:
     budget: Budget = field(default_factory=lambda: Budget(ram_bytes=64 * 1024))
     device: str = DEFAULT_DEVICE
     space: str = "default"
-    n_trials: int | None = 20
+    n_trials: int | None = None  # None: until the time limit, or 20 trials when there is no time limit
     time_limit_s: float | None = None
     out: Path | None = None
     study_name: str | None = None
@@ -82,6 +86,13 @@ class SearchSettings:
             raise ConfigError(f"--trials must be at least 1, but got {self.n_trials}.")
         if self.workers < 1:
             raise ConfigError(f"--workers must be at least 1, but got {self.workers}.")
+
+    @property
+    def trial_limit(self) -> int | None:
+        """Trained trials to reach (rejected infeasible ones do not count); None: until the time limit."""
+        if self.n_trials is not None:
+            return self.n_trials
+        return None if self.time_limit_s is not None else DEFAULT_TRIALS
 
     def resolved_study_name(self) -> str:
         if self.study_name:
@@ -187,7 +198,7 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
         compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
     study = open_study(run, study_name, _sampler(settings), storage=settings.storage, pareto=settings.objective == "pareto")
     study.pruner = _pruner(settings)
-    deadline = started + settings.time_limit_s if settings.time_limit_s else None
+    deadline = _trials_deadline(settings, started)
     objective = Objective(
         space, index, device, settings.budget, run, hooks, listener, deadline, settings.cache_dir,
         metric=settings.metric, pareto=settings.objective == "pareto", prune=settings.pruner != "none",
@@ -196,8 +207,39 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
     return _Prepared(settings, run, study, objective, record)
 
 
+def _trials_deadline(settings: SearchSettings, started: float) -> float | None:
+    """When trials must stop so that the final export still fits in ``--time-limit``."""
+    if settings.time_limit_s is None:
+        return None
+    reserve = min(FINISH_RESERVE_MAX_S, FINISH_RESERVE_FRACTION * settings.time_limit_s)
+    return started + settings.time_limit_s - reserve
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that use up ``--trials``: every one started (running ones too, so parallel workers do not
+    overshoot), except those rejected as infeasible before training; queued ones do not count."""
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    return sum(t.user_attrs.get("feasible", True) is not False for t in study.get_trials(deepcopy=False, states=states))
+
+
+class _StopAtTrialLimit:
+    """Stops the study at ``limit`` counted trials, or at ``cap`` trials of any kind (a space whose samples are
+    almost all infeasible must still end)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.cap = 10 * limit
+
+    def reached(self, study: optuna.Study) -> bool:
+        return counted_trials(study) >= self.limit or len(study.get_trials(deepcopy=False)) >= self.cap
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.reached(study):
+            study.stop()
+
+
 def _optimize(prepared: _Prepared, started: float) -> None:
-    """Run trials until the study holds ``n_trials`` or the time limit passes."""
+    """Run trials until the study holds the trial limit or the time for trials has passed."""
     settings, study = prepared.settings, prepared.study
     owner = owner_tag()
 
@@ -206,13 +248,13 @@ def _optimize(prepared: _Prepared, started: float) -> None:
         return prepared.objective(trial)
 
     callbacks = []
-    if settings.n_trials is not None:
-        # every trial started counts (running ones too, so parallel workers do not overshoot); queued ones do not
-        counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-        callbacks.append(optuna.study.MaxTrialsCallback(settings.n_trials, states=counted))
-        if len(study.get_trials(deepcopy=False, states=counted)) >= settings.n_trials:
+    if settings.trial_limit is not None:
+        stop = _StopAtTrialLimit(settings.trial_limit)
+        if stop.reached(study):
             return
-    timeout = None if settings.time_limit_s is None else max(1.0, started + settings.time_limit_s - time.monotonic())
+        callbacks.append(stop)
+    deadline = _trials_deadline(settings, started)
+    timeout = None if deadline is None else max(1.0, deadline - time.monotonic())
     study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
 
 
