@@ -54,8 +54,8 @@ def _time_mask(x: torch.Tensor, generator: torch.Generator, max_fraction: float 
     return torch.where(mask[:, None, :, None], means, x)
 
 
-def reference(features: FeatureSet, seed: int) -> tuple[float, float]:
-    """The plain loop: returns (validation, test) accuracy of the last epoch."""
+def reference(features: FeatureSet, seed: int, *, return_model: bool = False):
+    """The plain loop: (validation, test) accuracy of the last epoch, after the model with ``return_model``."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = create_model(MODEL, len(features.labels), FEATURES.shape).to(memory_format=torch.channels_last)
@@ -76,7 +76,8 @@ def reference(features: FeatureSet, seed: int) -> tuple[float, float]:
             optimizer.step()
             schedule.step()
     model = model.to(memory_format=torch.contiguous_format).eval()
-    return evaluate(model, features, "val").accuracy, evaluate(model, features, "test").accuracy
+    accuracies = evaluate(model, features, "val").accuracy, evaluate(model, features, "test").accuracy
+    return (model, *accuracies) if return_model else accuracies
 
 
 def pipeline(features: FeatureSet, seed: int, arm: str) -> tuple[float, float]:

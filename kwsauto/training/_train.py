@@ -78,10 +78,12 @@ def fit(
     callbacks: Sequence[pl.Callback] = (),
     evaluate_test: bool = False,
     model: KwsNet | None = None,
+    restore_best: bool = True,
 ) -> TrainResult:
     """Train ``config``'s model on ``features``' train split, early-stopped on a smoothed validation loss.
 
     ``listener`` sees every epoch's metrics; ``callbacks`` join the trainer (a pruning callback, say).
+    ``restore_best=False`` keeps the last epoch's weights (a refit, whose validation clips are training data).
     """
     if config.features != features.config:
         raise ValueError("The feature set was computed with another FeatureConfig than the trial's.")
@@ -95,7 +97,7 @@ def fit(
     if hooks.on_model is not None:
         hooks.on_model(net)
     module = KwsLightningModule(net, config.train, data.class_weights(), hooks)
-    best = RestoreBestWeights("val_acc")
+    best = RestoreBestWeights("val_acc", restore=restore_best)
     reporter = EpochReporter(listener)
     all_callbacks: list[pl.Callback] = [best, reporter, *callbacks]
     train_x = features["train"].features
