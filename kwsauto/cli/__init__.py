@@ -43,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--flash", help="flash budget, e.g. 512KB (default: the device's flash)")
     s.add_argument("--latency", type=float, help="latency budget per 1 s window, in ms")
     s.add_argument("--device", help="target device (see `kwsauto devices`; default cortex-m4f-80mhz)")
-    s.add_argument("--trials", type=int, help="trials in the study, counting earlier runs (default 20)")
-    s.add_argument("--time-limit", help="wall-clock limit for this invocation, e.g. 15m or 1h")
+    s.add_argument("--trials", type=int, help="trained trials in the study, counting earlier runs; rejected infeasible "
+                   "ones do not count (default: until --time-limit, or 20 without one)")
+    s.add_argument("--time-limit", help="wall-clock budget for this invocation, final export included, e.g. 15m or 1h; "
+                   "with --trials, whichever comes first")
     s.add_argument("--space", help="search space: built-in name or YAML file (default: 'default'; 'quick' for the demo)")
     s.add_argument("--out", type=Path, help="run folder (default: runs/<study>)")
     s.add_argument("--study", help="study name (default: the data folder's name, or 'demo')")

@@ -49,7 +49,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     if args.data is None:
         console.print("[dim]No data folder given: the built-in demo dataset (synthetic espeak-ng voices) and the quick "
                       "search space (small MobileNetV1s fine-tuned from kwsauto's pretrained backbones).[/]")
-    with SearchProgress(console, settings.n_trials) as progress:
+    with SearchProgress(console, settings.trial_limit, settings.time_limit_s) as progress:
         result = run_search(settings, progress, verbose=args.debug)
     compact = console.width < 110
     console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))

@@ -1,6 +1,8 @@
-"""Live progress of a search in the terminal: a bar for trials, a bar for the current trial's epochs."""
+"""Live progress of a search in the terminal: the budget (trials, time left, best so far) and the running trial."""
 
 from __future__ import annotations
+
+import time
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,21 +13,37 @@ from kwsauto.units import format_bytes
 __all__ = ["SearchProgress"]
 
 
-class SearchProgress:
-    """A :class:`kwsauto.search.TrialListener` that draws rich progress bars and one line per trial."""
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
-    def __init__(self, console: Console, n_trials: int | None) -> None:
+
+class SearchProgress:
+    """A :class:`kwsauto.search.TrialListener` that draws rich progress bars and one line per trial.
+
+    The first bar is the budget: trials against ``n_trials`` (rejected infeasible ones do not count), or, with only
+    a ``time_limit_s``, the time; its text gives the time left, the ETA and the best feasible result so far. The
+    second bar is the running trial: its model and epoch, with a timer that restarts each trial.
+    """
+
+    def __init__(self, console: Console, n_trials: int | None, time_limit_s: float | None = None) -> None:
         self.console = console
+        self.n_trials = n_trials
+        self.time_limit_s = time_limit_s
+        self.started = time.monotonic()
+        self.best: float | None = None
+        self.counted = 0
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            MofNCompleteColumn() if n_trials is not None else TextColumn(""),
             TimeElapsedColumn(),
             TextColumn("{task.fields[info]}"),
             console=console,
             transient=True,
         )
-        self.trials = self.progress.add_task("trials", total=n_trials, info="")
+        total = n_trials if n_trials is not None else time_limit_s
+        self.trials = self.progress.add_task("trials", total=total, info=self._budget_info())
         self.epochs = self.progress.add_task("epochs", total=None, info="", visible=False)
 
     def __enter__(self) -> SearchProgress:
@@ -35,9 +53,27 @@ class SearchProgress:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
+    def _budget_info(self) -> str:
+        elapsed = time.monotonic() - self.started
+        parts = []
+        if self.time_limit_s is not None:
+            parts.append(f"{_clock(self.time_limit_s - elapsed)} left")
+        if self.n_trials is not None and self.counted:
+            eta = elapsed / self.counted * (self.n_trials - self.counted)
+            if self.time_limit_s is not None:
+                eta = min(eta, self.time_limit_s - elapsed)
+            parts.append(f"ETA {_clock(eta)}")
+        parts.append(f"best {100 * self.best:.1f}%" if self.best is not None else "best —")
+        return " · ".join(parts)
+
+    def _refresh_budget(self) -> None:
+        completed = self.counted if self.n_trials is not None else min(time.monotonic() - self.started,
+                                                                       self.time_limit_s or 0.0)
+        self.progress.update(self.trials, completed=completed, info=self._budget_info())
+
     def on_trial_start(self, number, config, footprint) -> None:
         m = config.model
-        self.progress.update(
+        self.progress.reset(
             self.epochs,
             description=f"trial {number}",
             total=config.train.epochs,
@@ -45,22 +81,31 @@ class SearchProgress:
             visible=True,
             info=f"{m.name} · RAM {format_bytes(footprint.ram_bytes)}",
         )
+        self._refresh_budget()
 
     def on_infeasible(self, number, config, violations) -> None:
         worst = max(violations, key=lambda v: v.excess)
-        self.console.print(f"[yellow]trial {number}[/] {config.model.name}: infeasible, {worst.describe()} (not trained)")
-        self.progress.advance(self.trials)
+        self.console.print(f"[yellow]trial {number}[/] {escape(config.model.name)}: infeasible, "
+                           f"{escape(worst.describe())} (not trained)")
+        self._refresh_budget()
 
     def on_epoch(self, number, epoch, max_epochs, metrics) -> None:
         acc = metrics.get("val_acc")
-        info = f"val acc {100 * acc:.1f}%" if acc is not None else ""
+        model = self.progress.tasks[self.epochs].fields.get("info", "").split(" · val acc")[0]
+        info = f"{model} · val acc {100 * acc:.1f}%" if acc is not None else model
         self.progress.update(self.epochs, completed=epoch + 1, info=info)
+        self._refresh_budget()
 
     def on_trial_end(self, number, result, error) -> None:
         self.progress.update(self.epochs, visible=False)
-        self.progress.advance(self.trials)
+        self.counted += 1
+        if result is not None:
+            self.best = max(self.best or 0.0, result.val_accuracy)
+        self._refresh_budget()
         if error == "pruned":
             self.console.print(f"[blue]trial {number}[/] pruned (behind the median at this epoch)")
+        elif error == "cut":
+            self.console.print(f"[magenta]trial {number}[/] cut by the time limit (not counted as complete)")
         elif error:
             self.console.print(f"[red]trial {number} failed:[/] {escape(error)}")
         elif result is not None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table", "sort_rows"]
 
-_STATE_STYLE = {"complete": "green", "infeasible": "yellow", "pruned": "blue", "fail": "red", "failed": "red", "running": "cyan"}
+_STATE_STYLE = {"complete": "green", "infeasible": "yellow", "pruned": "blue", "cut": "magenta", "fail": "red", "failed": "red", "running": "cyan"}
 
 
 def _fmt_acc(value: float | None) -> str:

@@ -113,6 +113,7 @@ class Objective:
             self.listener.on_epoch(trial.number, epoch, max_epochs, metrics)
 
         callbacks = self._deadline_callbacks()
+        deadline = callbacks[0] if callbacks else None
         if self.prune and not self.pareto:
             from optuna_integration import PyTorchLightningPruningCallback
 
@@ -129,6 +130,12 @@ class Objective:
             trial.set_user_attr("seconds", time.perf_counter() - started)
             self.listener.on_trial_end(trial.number, None, f"{type(exc).__name__}: {exc}")
             raise
+        if deadline is not None and deadline.fired:
+            # cut by the time limit mid-training: kept as pruned with its last accuracy, never taken for complete
+            trial.set_user_attr("cut", True)
+            trial.set_user_attr("seconds", time.perf_counter() - started)
+            self.listener.on_trial_end(trial.number, None, "cut")
+            raise optuna.TrialPruned("stopped by the time limit")
         self.run.save_trial(trial.number, result.model, config.to_dict())
         if self.weights_in_storage:
             self.run.store_weights_in(trial, result.model)

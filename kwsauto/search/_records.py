@@ -209,8 +209,8 @@ class ModelCard:
 class TrialRecord:
     """A typed view of one trial in the study: its state, config, footprint and results.
 
-    ``state`` is the leaderboard's: ``complete``, ``infeasible`` (rejected before training), ``pruned``,
-    ``failed``, ``running``, ``waiting``.
+    ``state`` is the leaderboard's: ``complete``, ``infeasible`` (rejected before training), ``pruned``, ``cut``
+    (stopped by the time limit), ``failed``, ``running``, ``waiting``.
     """
 
     number: int
@@ -243,6 +243,8 @@ class TrialRecord:
             state = "infeasible"
         elif trial.state == TrialState.FAIL and not attrs.get("error"):
             state = "failed"
+        elif trial.state == TrialState.PRUNED and attrs.get("cut"):
+            state = "cut"  # stopped by the time limit before it finished: never chosen, never listed as complete
         return cls(
             number=trial.number,
             state=state,

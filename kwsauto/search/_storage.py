@@ -149,6 +149,10 @@ def retry_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial | opt
 
 
 def counted_trials(study: optuna.Study) -> int:
-    """Trials toward ``--trials``: finished, pruned, failed or running, but not those stopped by an interrupt."""
+    """Trials toward ``--trials``: finished, pruned, failed or running (so parallel workers do not overshoot), but
+    not those stopped by an interrupt (they run again) nor those rejected as infeasible before training."""
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-    return sum(1 for t in study.get_trials(deepcopy=False, states=states) if not t.user_attrs.get(INTERRUPTED_ATTR))
+    return sum(
+        1 for t in study.get_trials(deepcopy=False, states=states)
+        if not t.user_attrs.get(INTERRUPTED_ATTR) and t.user_attrs.get("feasible", True) is not False
+    )

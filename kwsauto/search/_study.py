@@ -49,6 +49,10 @@ __all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLE
 _LOGGER = logging.getLogger(__name__)
 SAMPLERS = ("tpe", "random", "nsga2")
 PRUNERS = ("median", "hyperband", "none")
+DEFAULT_TRIALS = 20
+# Of a --time-limit, the share kept for the final export after the last trial (quantizing, TFLM verification)
+FINISH_RESERVE_FRACTION = 0.1
+FINISH_RESERVE_MAX_S = 120.0
 OBJECTIVES = ("accuracy", "pareto")
 
 
@@ -64,7 +68,7 @@ class SearchSettings:
     budget: Budget = field(default_factory=Budget)
     device: str = DEFAULT_DEVICE
     space: str | None = None
-    n_trials: int | None = 20
+    n_trials: int | None = None  # None: until the time limit, or 20 trials when there is no time limit
     time_limit_s: float | None = None
     out: Path | None = None
     study_name: str | None = None
@@ -95,6 +99,13 @@ class SearchSettings:
         if self.space is not None:
             return self.space
         return "quick" if self.data is None else "default"
+
+    @property
+    def trial_limit(self) -> int | None:
+        """Trained trials to reach (rejected infeasible ones do not count); None: until the time limit."""
+        if self.n_trials is not None:
+            return self.n_trials
+        return None if self.time_limit_s is not None else DEFAULT_TRIALS
 
     def resolved_study_name(self) -> str:
         if self.study_name:
@@ -202,7 +213,7 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
         compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
     study = open_study(run, study_name, _sampler(settings), storage=settings.storage, pareto=settings.objective == "pareto")
     study.pruner = _pruner(settings)
-    deadline = started + settings.time_limit_s if settings.time_limit_s else None
+    deadline = _trials_deadline(settings, started)
     objective = Objective(
         space, index, device, settings.budget, run, hooks, listener, deadline, settings.cache_dir,
         metric=settings.metric, pareto=settings.objective == "pareto", prune=settings.pruner != "none",
@@ -218,8 +229,32 @@ def _check_checkpoint_fits(config: TrialConfig, n_labels: int) -> None:
                  features=config.features.to_dict())
 
 
+def _trials_deadline(settings: SearchSettings, started: float) -> float | None:
+    """When trials must stop so that the final export still fits in ``--time-limit``."""
+    if settings.time_limit_s is None:
+        return None
+    reserve = min(FINISH_RESERVE_MAX_S, FINISH_RESERVE_FRACTION * settings.time_limit_s)
+    return started + settings.time_limit_s - reserve
+
+
+class _StopAtTrialLimit:
+    """Stops the study at ``limit`` counted trials, or at ``cap`` trials of any kind (a space whose samples are
+    almost all infeasible must still end)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.cap = 10 * limit
+
+    def reached(self, study: optuna.Study) -> bool:
+        return counted_trials(study) >= self.limit or len(study.get_trials(deepcopy=False)) >= self.cap
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.reached(study):
+            study.stop()
+
+
 def _optimize(prepared: _Prepared, started: float) -> None:
-    """Run trials until ``n_trials`` count (see :func:`counted_trials`) or the time limit passes.
+    """Run trials until the trial limit counts (see :func:`counted_trials`) or the time for trials has passed.
 
     A trial stopped by Ctrl-C or SIGTERM is recorded as interrupted, queued again with its parameters, and the
     interrupt goes on up to the caller.
@@ -236,17 +271,13 @@ def _optimize(prepared: _Prepared, started: float) -> None:
             raise
 
     callbacks = []
-    if settings.n_trials is not None:
-        n_trials = settings.n_trials
-
-        def enough(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            if counted_trials(study) >= n_trials:
-                study.stop()
-
-        callbacks.append(enough)
-        if counted_trials(study) >= n_trials:
+    if settings.trial_limit is not None:
+        stop = _StopAtTrialLimit(settings.trial_limit)
+        if stop.reached(study):
             return
-    timeout = None if settings.time_limit_s is None else max(1.0, started + settings.time_limit_s - time.monotonic())
+        callbacks.append(stop)
+    deadline = _trials_deadline(settings, started)
+    timeout = None if deadline is None else max(1.0, deadline - time.monotonic())
     with quiet_failed_trial_logs():
         study.optimize(stamped, timeout=timeout, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
 

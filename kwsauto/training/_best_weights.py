@@ -12,10 +12,12 @@ __all__ = ["RestoreBestWeights"]
 
 
 class RestoreBestWeights(pl.Callback):
-    """Tracks ``monitor`` (higher is better) and restores the best epoch's weights at the end of fit."""
+    """Tracks ``monitor`` (higher is better) and restores the best epoch's weights at the end of fit
+    (with ``restore=False`` it only tracks the best score and epoch)."""
 
-    def __init__(self, monitor: str = "val_acc") -> None:
+    def __init__(self, monitor: str = "val_acc", restore: bool = True) -> None:
         self.monitor = monitor
+        self.restore = restore
         self.best_score = -math.inf
         self.best_epoch = -1
         self.best_state: dict[str, Any] | None = None
@@ -27,7 +29,8 @@ class RestoreBestWeights(pl.Callback):
         if score is not None and float(score) > self.best_score:
             self.best_score = float(score)
             self.best_epoch = trainer.current_epoch
-            self.best_state = copy.deepcopy(pl_module.state_dict())
+            if self.restore:
+                self.best_state = copy.deepcopy(pl_module.state_dict())
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.best_state is not None:

@@ -11,9 +11,11 @@ from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
 from kwsauto.models import ModelSpec
 
-__all__ = ["AugmentConfig", "TrainConfig", "TrialConfig", "LEVELS"]
+__all__ = ["AugmentConfig", "TrainConfig", "TrialConfig", "LEVELS", "OPTIMIZERS", "LR_SCHEDULES"]
 
 LEVELS = ("none", "low", "high")
+OPTIMIZERS = ("adam", "adamw")
+LR_SCHEDULES = ("constant", "cosine", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class AugmentConfig:
 class TrainConfig:
     """One training run: Edge Impulse's "training cycles" are ``epochs``; ``auto_balance`` weights classes.
 
+    ``optimizer``: Adam (L2 ``weight_decay``, Edge Impulse's) or AdamW (decoupled ``weight_decay``).
+    ``lr_schedule``: ``constant``; ``cosine`` (linear warm-up over ``warmup_fraction`` of the steps, then cosine
+    decay to zero); ``onecycle`` (PyTorch's one-cycle policy peaking at ``learning_rate`` after ``warmup_fraction``).
+    Early stopping watches a smoothed validation loss and never stops before ``min_epochs_fraction`` of ``epochs``.
+
     Fine-tuning a pretrained backbone: for the first ``freeze_epochs`` only the head (and BatchNorm) trains, then
     the backbone joins at ``learning_rate * backbone_lr_factor`` (Lightning's ``BaseFinetuning`` idiom).
     """
@@ -65,6 +72,10 @@ class TrainConfig:
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
     early_stopping_patience: int = 8
+    min_epochs_fraction: float = 0.5
+    optimizer: str = "adam"
+    lr_schedule: str = "constant"
+    warmup_fraction: float = 0.1
     seed: int = 0
     channels_last: bool = True
     freeze_epochs: int = 0
@@ -81,10 +92,21 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing must be in [0, 1), but got {self.label_smoothing!r}.")
         if self.early_stopping_patience < 0:
             raise ConfigError(f"early_stopping_patience must be >= 0 (0 = off), got {self.early_stopping_patience!r}.")
+        if not 0.0 <= self.min_epochs_fraction <= 1.0:
+            raise ConfigError(f"min_epochs_fraction must be in [0, 1], but got {self.min_epochs_fraction!r}.")
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if not 0.0 < self.warmup_fraction < 1.0:
+            raise ConfigError(f"warmup_fraction must be in (0, 1), but got {self.warmup_fraction!r}.")
         if self.freeze_epochs < 0:
             raise ConfigError(f"freeze_epochs must be >= 0 (0 = never frozen), but got {self.freeze_epochs!r}.")
         if not 0.0 < self.backbone_lr_factor <= 10.0:
             raise ConfigError(f"backbone_lr_factor must be in (0, 10], but got {self.backbone_lr_factor!r}.")
+
+    @property
+    def min_epochs(self) -> int:
+        """The epochs every run trains before early stopping may end it."""
+        return max(1, round(self.epochs * self.min_epochs_fraction))
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

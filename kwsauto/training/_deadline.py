@@ -10,11 +10,13 @@ __all__ = ["Deadline"]
 
 
 class Deadline(pl.Callback):
-    """Asks the trainer to stop after the epoch in which ``time.monotonic()`` passes ``deadline``."""
+    """Asks the trainer to stop after the batch in which ``time.monotonic()`` passes ``deadline``."""
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
+        self.fired = False  # training was cut short: what it returns is not a finished run
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args) -> None:
         if time.monotonic() > self.deadline:
+            self.fired = True
             trainer.should_stop = True

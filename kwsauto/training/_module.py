@@ -1,4 +1,4 @@
-"""The LightningModule: a kwsauto network trained with Edge Impulse's recipe (Adam, cross-entropy)."""
+"""The LightningModule: a kwsauto network, cross-entropy, Adam or AdamW and a per-step learning-rate schedule."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from torch import nn
 
 from kwsauto.training._config import TrainConfig
 from kwsauto.training._expert import ExpertHooks
+from kwsauto.training._schedule import StepSchedule
 
 __all__ = ["KwsLightningModule"]
 
@@ -67,11 +68,20 @@ class KwsLightningModule(pl.LightningModule):
 
     def configure_optimizers(self):
         params = self._param_groups()
+        config = self.config
         if self.hooks.optimizer is not None:
-            optimizer = self.hooks.optimizer(params, self.config.learning_rate)
+            optimizer = self.hooks.optimizer(params, config.learning_rate)
+        elif config.optimizer == "adamw":
+            optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
         else:
-            optimizer = torch.optim.Adam(params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
-        scheduler = self.hooks.scheduler(optimizer, self.config.epochs) if self.hooks.scheduler else None
-        if scheduler is None:
+            optimizer = torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        if self.hooks.scheduler is not None:
+            scheduler = self.hooks.scheduler(optimizer, config.epochs)
+            if scheduler is None:
+                return optimizer
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        if config.lr_schedule == "constant":
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = StepSchedule(optimizer, config.lr_schedule, steps, config.warmup_fraction)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -20,6 +20,7 @@ from kwsauto.models import KwsNet, create_model
 from kwsauto.training._best_weights import RestoreBestWeights
 from kwsauto.training._config import TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
+from kwsauto.training._early_stopping import SmoothedEarlyStopping
 from kwsauto.training._expert import ExpertHooks
 from kwsauto.training._finetune import BackboneFreeze
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
@@ -75,10 +76,12 @@ def fit(
     callbacks: Sequence[pl.Callback] = (),
     evaluate_test: bool = False,
     model: KwsNet | None = None,
+    restore_best: bool = True,
 ) -> TrainResult:
-    """Train ``config``'s model on ``features``' train split, early-stopped on validation accuracy.
+    """Train ``config``'s model on ``features``' train split, early-stopped on a smoothed validation loss.
 
     ``listener`` sees every epoch's metrics; ``callbacks`` join the trainer (a pruning callback, say).
+    ``restore_best=False`` keeps the last epoch's weights (a refit, whose validation clips are training data).
     """
     if config.features != features.config:
         raise ValueError("The feature set was computed with another FeatureConfig than the trial's.")
@@ -92,16 +95,14 @@ def fit(
     if hooks.on_model is not None:
         hooks.on_model(net)
     module = KwsLightningModule(net, config.train, data.class_weights(), hooks)
-    best = RestoreBestWeights("val_acc")
+    best = RestoreBestWeights("val_acc", restore=restore_best)
     reporter = EpochReporter(listener)
     all_callbacks: list[pl.Callback] = [best, reporter, *callbacks]
     train_x = features["train"].features
     if len(train_x) / config.train.batch_size < STEPS_NEEDING_PRECISE_BN:
         all_callbacks.insert(0, PreciseBatchNorm(train_x, config.train.batch_size, seed=config.train.seed))
     if config.train.early_stopping_patience > 0:
-        all_callbacks.append(
-            pl.callbacks.EarlyStopping("val_acc", mode="max", patience=config.train.early_stopping_patience)
-        )
+        all_callbacks.append(SmoothedEarlyStopping(config.train.early_stopping_patience, config.train.min_epochs))
     if config.train.freeze_epochs > 0:
         all_callbacks.append(BackboneFreeze(config.train.freeze_epochs, config.train.backbone_lr_factor))
     if hooks.callbacks is not None:

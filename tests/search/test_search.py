@@ -37,13 +37,16 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     out = tmp_path / "run"
     result = run_search(_settings(tone_dataset, space_file, out, n_trials=6))
     rows = result.rows
-    assert sorted(r["number"] for r in rows) == list(range(6))
+    assert sorted(r["number"] for r in rows) == list(range(len(rows)))
+    assert sum(r["state"] != "infeasible" for r in rows) == 6  # rejected infeasible trials do not use up --trials
 
     infeasible = [r for r in rows if r["state"] == "infeasible"]
     assert infeasible, "the space has models over 48 KB; some trial must have drawn one"
     for row in infeasible:
-        assert row["failed_limit"] == "ram_bytes" and row["ram_bytes"] > 48 * 1024
-        assert row["seconds"] < 0.5 and row["val_accuracy"] is None
+        assert row["failed_limit"] in ("ram_bytes", "flash_bytes") and row["violations"]
+        if row["failed_limit"] == "ram_bytes":
+            assert row["ram_bytes"] > 48 * 1024
+        assert row["epochs_run"] is None and row["val_accuracy"] is None  # rejected before training
 
     trained = [r for r in rows if r["state"] == "complete"]
     assert trained and all(r["ram_bytes"] <= 48 * 1024 for r in trained)
@@ -65,7 +68,7 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     frontend = card["frontend"]  # DSP RAM as compiled: sizeof(kws_frontend_t) + writable statics
     assert card["footprint"]["dsp_ram_bytes"] == frontend["state_bytes"] + frontend["static_bytes"] > 0
     board = json.loads((out / "leaderboard.json").read_text())
-    assert {r["number"] for r in board} == set(range(6))
+    assert {r["number"] for r in board} == set(range(len(rows)))
     header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
     for column in ("number", "state", "val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms",
                    "feasible", "failed_limit", "seconds", "params"):
@@ -74,9 +77,12 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
 
     # the same command again resumes: numbering continues, finished trials are kept
     again = run_search(_settings(tone_dataset, space_file, out, n_trials=8))
-    assert sorted(r["number"] for r in again.rows) == list(range(8))
+    assert sorted(r["number"] for r in again.rows) == list(range(len(again.rows)))
+    assert sum(r["state"] != "infeasible" for r in again.rows) == 8
+    assert {r["number"]: r["state"] for r in again.rows if r["number"] < len(rows)} == {
+        r["number"]: r["state"] for r in rows}
     study = open_study(again.run, again.study_name)
-    assert len(study.trials) == 8
+    assert len(study.trials) == len(again.rows)
 
 
 def test_resume_with_other_settings_is_refused(tone_dataset, space_file, tmp_path):
@@ -106,3 +112,16 @@ def test_space_architecture_choices_cover_shapes(space_file):
 def test_dataset_options_reach_the_search(tone_dataset, space_file, tmp_path):
     result = run_search(_settings(tone_dataset, space_file, tmp_path / "kw", n_trials=1, dataset=DatasetOptions(keywords=("low",))))
     assert json.loads((result.run.path / "run.json").read_text())["labels"] == ["low", "unknown"]
+
+
+def test_time_limit_is_the_budget_and_a_cut_trial_is_not_complete(tone_dataset, tmp_path):
+    assert SearchSettings().trial_limit == 20
+    assert SearchSettings(time_limit_s=600).trial_limit is None  # --time-limit alone: search until the time is up
+    assert SearchSettings(time_limit_s=600, n_trials=3).trial_limit == 3  # both: whichever comes first
+    space = tmp_path / "long.yaml"
+    space.write_text("features: {frame_stride_s: 0.02}\nmodel: {arch: dscnn, width: 0.25}\n"
+                     "train: {epochs: 500, batch_size: 16, early_stopping_patience: 0}\n")
+    result = run_search(_settings(tone_dataset, space, tmp_path / "run", time_limit_s=8))
+    states = [r["state"] for r in result.rows]
+    assert states and set(states) == {"cut"}, states  # stopped mid-training by the limit: never stored as complete
+    assert result.card is None and not (tmp_path / "run" / "best" / "card.json").exists()
