@@ -230,6 +230,9 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
         enqueue_from(prepared.study, seeds, prepared.objective.space)
     interrupted = False
     workers = []
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         workers = _start_workers(settings, settings.workers - 1)
         _optimize(prepared, started)
@@ -239,6 +242,8 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
         interrupted = True
         for process in workers:
             process.terminate()
+    finally:
+        torch.set_num_threads(threads)  # the workers' share was for the search only, not for the caller's later work
     card = _finish(prepared)
     pareto = write_pareto(prepared.study, prepared.run) if settings.objective == "pareto" else None
     return SearchResult(prepared.run, settings.resolved_study_name(), with_test_accuracy(leaderboard_rows(prepared.study), card),

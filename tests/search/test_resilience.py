@@ -145,7 +145,11 @@ def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
 
 
 def test_two_workers_share_one_study(tone_dataset, tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
     result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=12), tmp_path / "run", n_trials=6, workers=2))
+    assert torch.get_num_threads() == threads  # the workers' share of the threads does not outlive the search
     study = open_study(result.run, result.study_name)
     numbers = sorted(t.number for t in study.trials)
     assert numbers == list(range(len(numbers))) and len(numbers) >= 6
