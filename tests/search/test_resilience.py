@@ -38,18 +38,40 @@ def _settings(data, space, out, **kwargs):
     return SearchSettings(data=data, space=str(space), out=out, budget=Budget(ram_bytes=256 * 1024), **kwargs)
 
 
-def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_path):
-    result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=6), tmp_path / "run", n_trials=8,
-                                  sampler="random", pruner="median"))
-    study = open_study(result.run, result.study_name)
-    states = {t.state for t in study.trials}
-    assert TrialState.COMPLETE in states
-    for row in result.rows:
-        if row["state"] == "pruned":
-            assert row["val_accuracy"] is not None and 1 <= row["epochs_run"] < 6
-    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
-    for trial in pruned:
-        assert trial.intermediate_values  # fed each epoch's validation accuracy
+class _PruneFromTrialOne(optuna.pruners.BasePruner):
+    """Trial 0 completes; every later trial is pruned at its third epoch (step 2): pruning that cannot not happen."""
+
+    def prune(self, study, trial) -> bool:
+        return trial.number >= 1 and trial.last_step is not None and trial.last_step >= 2
+
+
+def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_path, monkeypatch):
+    import kwsauto.search._study
+
+    monkeypatch.setattr(kwsauto.search._study, "_pruner", lambda settings: _PruneFromTrialOne())
+    result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=5), tmp_path / "run", n_trials=2, seeds=False))
+    trials = open_study(result.run, result.study_name).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.PRUNED]
+    pruned = trials[1]
+    assert sorted(pruned.intermediate_values) == [0, 1, 2]  # fed each epoch's validation accuracy, then pruned
+    (row,) = [r for r in result.rows if r["number"] == 1]
+    assert row["state"] == "pruned"
+    assert row["val_accuracy"] == pruned.intermediate_values[2] and row["epochs_run"] == 3
+
+
+@pytest.mark.parametrize(
+    ("pruner", "objective", "expected"),
+    [
+        ("median", "accuracy", optuna.pruners.MedianPruner),
+        ("hyperband", "accuracy", optuna.pruners.HyperbandPruner),
+        ("none", "accuracy", optuna.pruners.NopPruner),
+        ("median", "pareto", optuna.pruners.NopPruner),  # Optuna cannot prune a multi-objective study
+    ],
+)
+def test_pruner_setting_picks_optunas_pruner(tone_dataset, tmp_path, pruner, objective, expected):
+    from kwsauto.search._study import _pruner
+
+    assert type(_pruner(_settings(tone_dataset, _space(tmp_path), tmp_path, pruner=pruner, objective=objective))) is expected
 
 
 def test_pareto_mode_writes_front(tone_dataset, tmp_path):
