@@ -1,3 +1,7 @@
+import dataclasses
+from collections import defaultdict
+
+import lightning.pytorch as pl
 import pytest
 import torch
 
@@ -12,6 +16,7 @@ from kwsauto.training import (
     augment_features,
     augment_waves,
     classification_metrics,
+    evaluate,
     fit,
     load_expert,
 )
@@ -28,18 +33,80 @@ def _config(**train):
     return TrialConfig(FEATURES, ModelSpec("dscnn", 0.25), TrainConfig(**{"epochs": 15, "batch_size": 16, **train}))
 
 
+class _Recorder(pl.Callback):
+    """What the trainer fed the model, per epoch; optionally wrecks the weights before the last validation."""
+
+    def __init__(self, wreck_last_epoch: bool = False) -> None:
+        self.wreck_last_epoch = wreck_last_epoch
+        self.train_inputs: dict[int, list[torch.Tensor]] = defaultdict(list)
+        self.val_inputs: dict[int, list[torch.Tensor]] = defaultdict(list)
+        self.loss_weight: torch.Tensor | None = None
+
+    def on_fit_start(self, trainer, pl_module):
+        self.loss_weight = pl_module.loss_fn.weight
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.train_inputs[trainer.current_epoch].append(batch[0].clone())
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        self.val_inputs[trainer.current_epoch].append(batch[0].clone())
+
+    def on_validation_start(self, trainer, pl_module):
+        if self.wreck_last_epoch and trainer.current_epoch == trainer.max_epochs - 1:
+            with torch.no_grad():
+                for p in pl_module.parameters():
+                    p.zero_()  # constant outputs: chance accuracy, worse than any earlier epoch
+
+
 def test_fit_learns_tones_and_restores_the_best_epoch(tone_features):
     seen = []
-    result = fit(tone_features, _config(), listener=lambda e, m, metrics: seen.append(metrics["val_acc"]), evaluate_test=True)
+    result = fit(tone_features, _config(early_stopping_patience=0), callbacks=[_Recorder(wreck_last_epoch=True)],
+                 listener=lambda e, m, metrics: seen.append(metrics["val_acc"]), evaluate_test=True)
+    assert len(seen) == result.epochs_run == 15
+    assert seen[-1] < max(seen) and result.best_epoch == seen.index(max(seen))
+    # the returned weights, evaluated afresh, are the best epoch's, not the wrecked last one's
+    assert evaluate(result.model, tone_features, "val").accuracy == pytest.approx(max(seen))
     assert result.val_accuracy == pytest.approx(max(seen))
     assert result.val_accuracy >= 0.85 and result.test.accuracy >= 0.8  # chance is 1/3
-    assert len(seen) == result.epochs_run
 
 
-def test_augmented_training_runs(tone_features):
+def _found_in(inputs: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """``[n]``: whether each of ``inputs`` is exactly one of ``pool`` (both ``[n, 1, frames, coeffs]``)."""
+    return (inputs.flatten(1)[:, None] == pool.flatten(1)[None]).all(-1).any(-1)
+
+
+def _drop_train_clips(features, label: int, keep: int):
+    """The feature set with only ``keep`` training clips of class ``label``: an imbalanced training split."""
+    train = features["train"]
+    rows = torch.cat([torch.nonzero(train.labels == label)[:keep, 0], torch.nonzero(train.labels != label)[:, 0]])
+    subset = dataclasses.replace(train, features=train.features[rows], waves=train.waves[rows], labels=train.labels[rows])
+    return dataclasses.replace(features, splits={**features.splits, "train": subset})
+
+
+def test_augmented_training_balances_classes_and_augments_only_training_inputs(tone_features):
+    features = _drop_train_clips(tone_features, label=0, keep=6)
+    counts = torch.bincount(features["train"].labels, minlength=3).float()
     augment = AugmentConfig(noise="high", time_mask="low", freq_mask="high", warping=True, time_shift_ms=100)
-    result = fit(tone_features, _config(epochs=2, augment=augment, auto_balance=True))
+    recorder = _Recorder()
+    result = fit(features, _config(epochs=2, augment=augment, auto_balance=True), callbacks=[recorder])
     assert result.epochs_run == 2
+    # inverse-frequency class weights: the rare class weighs most
+    torch.testing.assert_close(recorder.loss_weight, counts.sum() / (3 * counts))
+    assert recorder.loss_weight[0] > 2 * recorder.loss_weight[1]
+    # training inputs are augmented afresh every epoch: no input of epoch 1 recurs in epoch 2, none is a cached one
+    first, second = (torch.cat(recorder.train_inputs[e]) for e in (0, 1))
+    assert not _found_in(first, second).any() and not _found_in(first, features["train"].features).any()
+    # validation inputs are the cached features, the same in both epochs
+    for epoch in (0, 1):
+        assert torch.equal(torch.cat(recorder.val_inputs[epoch]), features["val"].features)
+
+
+def test_without_augmentation_or_auto_balance_training_sees_the_cached_features(tone_features):
+    features = _drop_train_clips(tone_features, label=0, keep=6)
+    recorder = _Recorder()
+    fit(features, _config(epochs=1), callbacks=[recorder])
+    assert recorder.loss_weight is None
+    assert _found_in(torch.cat(recorder.train_inputs[0]), features["train"].features).all()  # the clips as cached
 
 
 def test_augmentations_change_inputs_but_not_shapes():
