@@ -1,7 +1,10 @@
 import io
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -63,17 +66,34 @@ def test_debug_shows_the_traceback():
         main(["--debug", "search", "--budget", "64QB"], console=Console(file=io.StringIO()))
 
 
+def _board(text: str) -> list[tuple[int, str]]:
+    """(trial number, state) of each row of a printed leaderboard, top to bottom."""
+    return [(int(n), state) for n, state in re.findall(r"^ *(\d+) +(complete|infeasible|pruned|fail|running) ", text, re.MULTILINE)]
+
+
 def test_search_leaderboard_and_train_commands(tone_dataset, tmp_path):
     space = tmp_path / "space.yaml"
-    space.write_text(TINY_SPACE)
+    space.write_text(TINY_SPACE.replace("[0.25, 0.5]", "[0.25, 0.5, 1.0]"))
+    first = tmp_path / "first.yaml"  # width 1.0 needs ~74 KB: infeasible in 64 KB; then a large and a small model
+    first.write_text("- {model.width: 1.0}\n- {model.width: 0.5}\n- {model.width: 0.25}\n")
     out = tmp_path / "run"
-    code, text = run_cli("search", str(tone_dataset), "--budget", "64KB", "--space", str(space), "--trials", "2", "--out", str(out))
+    code, text = run_cli("search", str(tone_dataset), "--budget", "64KB", "--space", str(space), "--trials", "3",
+                         "--enqueue", str(first), "--out", str(out))
     assert code == 0
     assert "Leaderboard" in text and "Chosen model" in text and "model_int8.onnx" in text
     assert json.loads((out / "best" / "card.json").read_text())["budget"]["ram_bytes"] == 65536
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert [r["state"] for r in sorted(board, key=lambda r: r["number"])] == ["infeasible", "complete", "complete"]
 
+    # --sort orders the trained trials, --top keeps that many of them (a few infeasible ones are listed after)
+    code, text = run_cli("leaderboard", str(out), "--sort", "ram_bytes")
+    assert code == 0 and _board(text) == [(2, "complete"), (1, "complete"), (0, "infeasible")]
     code, text = run_cli("leaderboard", str(out), "--top", "1", "--sort", "ram_bytes")
-    assert code == 0 and "Leaderboard" in text
+    assert code == 0 and [n for n, state in _board(text) if state == "complete"] == [2]
+    code, text = run_cli("leaderboard", str(out), "--top", "1", "--sort", "flash_bytes")
+    assert code == 0 and [n for n, state in _board(text) if state == "complete"] == [2]
+    code, text = run_cli("leaderboard", str(out), "--feasible")
+    assert code == 0 and sorted(_board(text)) == [(1, "complete"), (2, "complete")]
     code, _ = run_cli("leaderboard", str(out), "--sort", "accuracy")
     assert code == 2
 
@@ -141,14 +161,40 @@ def test_devices_and_models_tables():
 def test_python_dash_m_and_console_script_entry_point():
     result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "search" in result.stdout
+    script = Path(sys.executable).with_name("kwsauto")  # what `pip install` put beside the interpreter
+    result = subprocess.run([str(script), "search", "--budget", "64QB"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Cannot read size '64QB'" in result.stderr  # the installed script is main()
+    result = subprocess.run([str(script), "devices"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "cortex-m4f-80mhz" in result.stdout
 
 
-def test_cli_shortens_openmp_spinning_unless_set(monkeypatch):
-    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
-    run_cli("devices")
-    import os
+# Records GOMP_SPINCOUNT at the moment torch is first imported, then runs `kwsauto models` as `python -m` does.
+_OPENMP_PROBE = """
+import os, runpy, sys
+seen = []
+class Probe:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not seen:
+            seen.append(os.environ.get("GOMP_SPINCOUNT", "unset"))
+sys.meta_path.insert(0, Probe())
+sys.argv = ["kwsauto", "models"]
+try:
+    runpy.run_module("kwsauto", run_name="__main__")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print("torch imported with GOMP_SPINCOUNT=" + (seen[0] if seen else "never"))
+"""
 
-    assert os.environ["GOMP_SPINCOUNT"] == "20000"
+
+def test_cli_shortens_openmp_spinning_before_torch_loads():
+    """libgomp reads GOMP_SPINCOUNT once, when torch loads it: the CLI must set it before any torch import."""
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    result = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("torch imported with GOMP_SPINCOUNT=20000")
+
+
+def test_cli_keeps_the_users_openmp_setting(monkeypatch):
     monkeypatch.setenv("GOMP_SPINCOUNT", "300000")
     run_cli("devices")
     assert os.environ["GOMP_SPINCOUNT"] == "300000"
