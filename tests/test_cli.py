@@ -159,12 +159,12 @@ def test_devices_and_models_tables():
 
 
 def test_python_dash_m_and_console_script_entry_point():
-    result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "search" in result.stdout
     script = Path(sys.executable).with_name("kwsauto")  # what `pip install` put beside the interpreter
-    result = subprocess.run([str(script), "search", "--budget", "64QB"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(script), "search", "--budget", "64QB"], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "Cannot read size '64QB'" in result.stderr  # the installed script is main()
-    result = subprocess.run([str(script), "devices"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(script), "devices"], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "cortex-m4f-80mhz" in result.stdout
 
 
@@ -189,7 +189,7 @@ print("torch imported with GOMP_SPINCOUNT=" + (seen[0] if seen else "never"))
 def test_cli_shortens_openmp_spinning_before_torch_loads():
     """libgomp reads GOMP_SPINCOUNT once, when torch loads it: the CLI must set it before any torch import."""
     env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
-    result = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], capture_output=True, text=True, timeout=300, env=env)
+    result = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], check=False, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("torch imported with GOMP_SPINCOUNT=20000")
 
