@@ -50,6 +50,65 @@ def tone_dataset(tmp_path_factory) -> Path:
     return write_tone_dataset(tmp_path_factory.mktemp("tones"), speakers=8, reps=6)
 
 
+# 20 ms frames, 40 mel filters: 50x40 MFE, the tests' usual input (and the shipped backbones' features)
+TONE_FEATURES_CONFIG = {"kind": "mfe", "frame_length_s": 0.02, "frame_stride_s": 0.02, "n_filters": 40}
+
+
+@pytest.fixture(scope="session")
+def tone_features(tone_dataset):
+    """``tone_dataset`` as 50x40 MFE features, computed once per session."""
+    from kwsauto.data import load_dataset
+    from kwsauto.features import FeatureConfig, compute_features
+
+    return compute_features(load_dataset(tone_dataset), FeatureConfig(**TONE_FEATURES_CONFIG))
+
+
+def tiny_space(
+    epochs: int = 3,
+    widths: tuple[float, ...] = (0.25, 0.5),
+    *,
+    archs: tuple[str, ...] = ("dscnn",),
+    learning_rate: tuple[float, float] | None = (0.002, 0.01),
+    early_stopping_patience: int | None = None,
+) -> str:
+    """The YAML of the tests' search spaces: small models on 20 ms frames, a few epochs, a log-uniform rate."""
+    arch = archs[0] if len(archs) == 1 else f"{{choices: [{', '.join(archs)}]}}"
+    lines = [
+        "features: {frame_stride_s: 0.02}",
+        "model:",
+        f"  arch: {arch}",
+        f"  width: {{choices: [{', '.join(str(w) for w in widths)}]}}",
+        "train:",
+        f"  epochs: {epochs}",
+        "  batch_size: 16",
+    ]
+    if early_stopping_patience is not None:
+        lines.append(f"  early_stopping_patience: {early_stopping_patience}")
+    if learning_rate is not None:
+        lines.append(f"  learning_rate: {{float: [{learning_rate[0]}, {learning_rate[1]}], log: true}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tiny_space(folder: Path, name: str = "space.yaml", **options) -> Path:
+    """:func:`tiny_space` written to ``folder/name``; returns the path."""
+    path = folder / name
+    path.write_text(tiny_space(**options))
+    return path
+
+
+def save_random_backbone(path: Path, arch: str = "mobilenetv1", width: float = 0.1, *, features=None,
+                         labels: tuple[str, ...] = tuple("abcde"), recipe: dict | None = None):
+    """An untrained network's backbone saved as a kwsauto checkpoint (50x40 MFE unless ``features``); returns the net."""
+    from kwsauto.features import FeatureConfig
+    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
+
+    features = features or FeatureConfig(**TONE_FEATURES_CONFIG)
+    net = create_model(ModelSpec(arch, width), len(labels), features.shape)
+    save_backbone_checkpoint(path, net.backbone, arch=arch, width=width, features=features.to_dict(),
+                             labels=labels, recipe=recipe or {})
+    return net
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test writes its caches into one per-session temp folder, never into the user's cache."""

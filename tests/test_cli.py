@@ -10,16 +10,7 @@ import pytest
 from rich.console import Console
 
 from kwsauto.cli import main
-
-TINY_SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 0.5]}
-train:
-  epochs: 3
-  batch_size: 16
-"""
+from tests.conftest import save_random_backbone, write_tiny_space
 
 
 def run_cli(*argv, capsys=None):
@@ -72,8 +63,7 @@ def _board(text: str) -> list[tuple[int, str]]:
 
 
 def test_search_leaderboard_and_train_commands(tone_dataset, tmp_path):
-    space = tmp_path / "space.yaml"
-    space.write_text(TINY_SPACE.replace("[0.25, 0.5]", "[0.25, 0.5, 1.0]"))
+    space = write_tiny_space(tmp_path, widths=(0.25, 0.5, 1.0), learning_rate=None)
     first = tmp_path / "first.yaml"  # width 1.0 needs ~74 KB: infeasible in 64 KB; then a large and a small model
     first.write_text("- {model.width: 1.0}\n- {model.width: 0.5}\n- {model.width: 0.25}\n")
     out = tmp_path / "run"
@@ -123,15 +113,11 @@ def test_wrong_checkpoints_are_one_line_naming_the_file(tone_dataset, tmp_path, 
 
 def test_search_from_a_users_checkpoint(tone_dataset, tmp_path):
     """--pretrained pins the checkpoint's architecture, width and features; the card says where the model started."""
-    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
     from kwsauto.pretrain import PRETRAIN_FEATURES
 
     ckpt = tmp_path / "mine.safetensors"
-    net = create_model(ModelSpec("mobilenetv1", 0.1), 5, PRETRAIN_FEATURES.shape)
-    save_backbone_checkpoint(ckpt, net.backbone, arch="mobilenetv1", width=0.1, features=PRETRAIN_FEATURES.to_dict(),
-                             labels=tuple("abcde"), recipe={})
-    space = tmp_path / "space.yaml"
-    space.write_text(TINY_SPACE)
+    save_random_backbone(ckpt, features=PRETRAIN_FEATURES)
+    space = write_tiny_space(tmp_path, learning_rate=None)
     out = tmp_path / "run"
     code, text = run_cli("search", str(tone_dataset), "--space", str(space), "--trials", "1", "--pretrained", str(ckpt),
                          "--out", str(out))

@@ -9,25 +9,14 @@ import pytest
 
 from kwsauto.device import Budget
 from kwsauto.search import RunFolder, SearchSettings, run_search
-
-# dscnn_025 fits 48 KB, dscnn at width 1.0 does not: the run has trained and infeasible trials
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 1.0]}
-train:
-  epochs: 2
-  batch_size: 16
-  learning_rate: {float: [0.002, 0.01], log: true}
-"""
+from tests.conftest import write_tiny_space
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tone_dataset, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report-run")
-    space = root / "space.yaml"
-    space.write_text(SPACE)
+    # dscnn_025 fits 48 KB, dscnn at width 1.0 does not: the run has trained and infeasible trials
+    space = write_tiny_space(root, epochs=2, widths=(0.25, 1.0))
     out = root / "run"
     settings = SearchSettings(
         data=tone_dataset,

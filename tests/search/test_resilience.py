@@ -14,24 +14,12 @@ from optuna.trial import TrialState
 from kwsauto.device import Budget
 from kwsauto.errors import ConfigError
 from kwsauto.search import RunFolder, SearchSettings, open_study, run_search
-
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 0.5]}
-train:
-  epochs: EPOCHS
-  batch_size: 16
-  early_stopping_patience: 0
-  learning_rate: {float: [0.0001, 0.01], log: true}
-"""
+from tests.conftest import write_tiny_space
 
 
 def _space(tmp_path, epochs=3):
-    path = tmp_path / f"space{epochs}.yaml"
-    path.write_text(SPACE.replace("EPOCHS", str(epochs)))
-    return path
+    return write_tiny_space(tmp_path, f"space{epochs}.yaml", epochs=epochs, learning_rate=(0.0001, 0.01),
+                            early_stopping_patience=0)
 
 
 def _settings(data, space, out, **kwargs):

@@ -7,24 +7,12 @@ from kwsauto.data import DatasetOptions
 from kwsauto.device import Budget
 from kwsauto.errors import BudgetError
 from kwsauto.search import SearchSettings, load_space, open_study, run_search
-
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: {choices: [dscnn, mobilenetv1]}
-  width: {choices: [0.25, 1.0]}
-train:
-  epochs: 4
-  batch_size: 16
-  learning_rate: {float: [0.002, 0.01], log: true}
-"""
+from tests.conftest import write_tiny_space
 
 
 @pytest.fixture()
 def space_file(tmp_path):
-    path = tmp_path / "space.yaml"
-    path.write_text(SPACE)
-    return path
+    return write_tiny_space(tmp_path, epochs=4, widths=(0.25, 1.0), archs=("dscnn", "mobilenetv1"))
 
 
 def _settings(data, space, out, **kwargs):

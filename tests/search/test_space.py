@@ -55,15 +55,12 @@ def test_unknown_space_name(tmp_path):
 def shipped(tmp_path, monkeypatch):
     """A stand-in for the shipped backbones: mobilenetv1_010 only, pretrained on 50x40 MFE."""
     from kwsauto.features import FeatureConfig
-    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
     from kwsauto.models import _pretrained
+    from tests.conftest import TONE_FEATURES_CONFIG, save_random_backbone
 
-    features = FeatureConfig(kind="mfe", frame_length_s=0.02, frame_stride_s=0.02, n_filters=40)
-    net = create_model(ModelSpec("mobilenetv1", 0.1), 4, features.shape)
-    save_backbone_checkpoint(tmp_path / "mobilenetv1_010.safetensors", net.backbone, arch="mobilenetv1", width=0.1,
-                             features=features.to_dict(), labels=tuple("abcd"), recipe={})
+    save_random_backbone(tmp_path / "mobilenetv1_010.safetensors", labels=tuple("abcd"))
     monkeypatch.setattr(_pretrained, "PRETRAINED_DIR", tmp_path)
-    return features
+    return FeatureConfig(**TONE_FEATURES_CONFIG)
 
 
 def test_pretrained_trials_take_the_backbone_features_and_sample_finetuning(shipped):

@@ -5,9 +5,8 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from kwsauto.data import load_dataset
 from kwsauto.errors import ConfigError
-from kwsauto.features import FeatureConfig, compute_features
+from kwsauto.features import FeatureConfig
 from kwsauto.models import ModelSpec
 from kwsauto.training import (
     AugmentConfig,
@@ -20,13 +19,9 @@ from kwsauto.training import (
     fit,
     load_expert,
 )
+from tests.conftest import TONE_FEATURES_CONFIG
 
-FEATURES = FeatureConfig(frame_stride_s=0.02)
-
-
-@pytest.fixture(scope="module")
-def tone_features(tone_dataset):
-    return compute_features(load_dataset(tone_dataset), FEATURES)
+FEATURES = FeatureConfig(**TONE_FEATURES_CONFIG)
 
 
 def _config(**train):
