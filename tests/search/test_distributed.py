@@ -29,7 +29,7 @@ def _reachable(url: str | None) -> str | None:
         return f"PostgreSQL at KWSAUTO_TEST_POSTGRES is not reachable: {type(exc).__name__}"
 
 
-pytestmark = pytest.mark.skipif(_reachable(URL) is not None, reason=_reachable(URL) or "")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_reachable(URL) is not None, reason=_reachable(URL) or "")]
 
 
 def test_two_machines_share_one_study(tone_dataset, tmp_path):

@@ -133,6 +133,7 @@ def _cli(*args, log):
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+@pytest.mark.slow  # real processes, minutes
 def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     args = ("search", str(tone_dataset), "--space", str(space), "--trials", "3", "--out", str(out), "--budget", "256KB",
@@ -170,6 +171,7 @@ def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     assert card["trial"] == best["number"]
 
 
+@pytest.mark.slow  # real processes, minutes
 def test_two_workers_share_one_study(tone_dataset, tmp_path):
     import torch
 
@@ -186,6 +188,7 @@ def test_two_workers_share_one_study(tone_dataset, tmp_path):
     ]
 
 
+@pytest.mark.slow  # real processes, minutes
 def test_ctrl_c_ends_the_trial_writes_the_leaderboard_and_exits_130(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     process = _cli("search", str(tone_dataset), "--space", str(space), "--trials", "5", "--out", str(out),
