@@ -94,3 +94,19 @@ def test_space_architecture_choices_cover_shapes(space_file):
 def test_dataset_options_reach_the_search(tone_dataset, space_file, tmp_path):
     result = run_search(_settings(tone_dataset, space_file, tmp_path / "kw", n_trials=1, dataset=DatasetOptions(keywords=("low",))))
     assert json.loads((result.run.path / "run.json").read_text())["labels"] == ["low", "unknown"]
+
+
+@pytest.mark.parametrize("seeds", [True, False])
+def test_default_space_queues_its_seeds_first_unless_no_seeds(tone_dataset, tmp_path, monkeypatch, seeds):
+    from optuna.trial import TrialState
+
+    import kwsauto.search._study
+    from kwsauto.search._enqueue import read_parameter_sets
+    from kwsauto.search._space import builtin_seeds
+
+    monkeypatch.setattr(kwsauto.search._study, "_optimize", lambda prepared, started: None)  # queue, train nothing
+    settings = SearchSettings(data=tone_dataset, space="default", out=tmp_path / "run", n_trials=2, seeds=seeds)
+    result = run_search(settings)
+    queued = [t.system_attrs["fixed_params"] for t in open_study(result.run, result.study_name).get_trials(states=(TrialState.WAITING,))]
+    expected = read_parameter_sets(builtin_seeds("default"), load_space("default")) if seeds else []
+    assert queued == expected and len(expected) in (0, 2)

@@ -112,3 +112,20 @@ def test_checkpoint_without_features_keeps_the_feature_search(tmp_path):
     config = space.sample(trial)
     assert config.model.name == "mobilenetv2_100" and config.model.pretrained.endswith("mobilenet_v2-b0353104.pth")
     assert "features.kind" in trial.params and "train.freeze_epochs" in trial.params
+
+
+def test_builtin_seeds_are_the_documented_recipes_of_the_default_space():
+    """MLPerf Tiny's DS-CNN on 49x10 MFCC and Edge Impulse's pretrained MobileNetV1 0.1 on 50x40 MFE."""
+    import optuna
+
+    from kwsauto.search._enqueue import read_parameter_sets
+    from kwsauto.search._space import builtin_seeds
+
+    space = load_space("default")
+    sets = read_parameter_sets(builtin_seeds("default"), space)  # names and values checked against the space
+    dscnn, mobilenet = (space.sample(optuna.trial.FixedTrial(params)) for params in sets)
+    assert (dscnn.model.arch, dscnn.model.width, dscnn.features.kind, dscnn.features.shape) == ("dscnn", 1.0, "mfcc",
+                                                                                                (1, 49, 10))
+    assert (mobilenet.model.arch, mobilenet.model.width, mobilenet.model.pretrained) == ("mobilenetv1", 0.1, True)
+    assert (mobilenet.features.kind, mobilenet.features.shape) == ("mfe", (1, 50, 40))
+    assert builtin_seeds("quick") is None or read_parameter_sets(builtin_seeds("quick"), load_space("quick"))
