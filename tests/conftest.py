@@ -96,6 +96,34 @@ def write_tiny_space(folder: Path, name: str = "space.yaml", **options) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tone_dataset, tmp_path_factory) -> Path:
+    """One tiny real search on the tones (5 trials, 48 KB): trained and infeasible trials, an exported best model."""
+    from kwsauto.device import Budget
+    from kwsauto.search import SearchSettings, run_search
+
+    root = tmp_path_factory.mktemp("report-run")
+    # dscnn_025 fits 48 KB, dscnn at width 1.0 does not: the run has trained and infeasible trials
+    space = write_tiny_space(root, epochs=2, widths=(0.25, 1.0))
+    out = root / "run"
+    settings = SearchSettings(
+        data=tone_dataset,
+        space=str(space),
+        out=out,
+        budget=Budget(ram_bytes=48 * 1024),
+        sampler="random",
+        n_trials=5,
+        seed=1,
+    )
+    result = run_search(settings)
+    states = [r["state"] for r in result.rows]
+    assert states.count("complete") >= 2 and "infeasible" in states, (
+        f"the fixture needs trained and infeasible trials: {states}"
+    )
+    assert (out / "best" / "model_int8.tflite").is_file()
+    return out
+
+
 def save_random_backbone(path: Path, arch: str = "mobilenetv1", width: float = 0.1, *, features=None,
                          labels: tuple[str, ...] = tuple("abcde"), recipe: dict | None = None):
     """An untrained network's backbone saved as a kwsauto checkpoint (50x40 MFE unless ``features``); returns the net."""

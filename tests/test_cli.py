@@ -2,6 +2,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,55 @@ def test_cli_keeps_the_users_openmp_setting(monkeypatch):
     monkeypatch.setenv("GOMP_SPINCOUNT", "300000")
     run_cli("devices")
     assert os.environ["GOMP_SPINCOUNT"] == "300000"
+
+
+def test_export_command_exports_any_trained_trial(tiny_run, tmp_path):
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    board = json.loads((run / "leaderboard.json").read_text())
+    best = json.loads((run / "best" / "card.json").read_text())["trial"]
+    other = next(r["number"] for r in board if r["state"] == "complete" and r["number"] != best)
+    code, text = run_cli("export", str(run), "--trial", str(other), "--format", "tflite,onnx")
+    folder = run / "trials" / f"{other:04d}" / "export"
+    card = json.loads((folder / "card.json").read_text())
+    assert code == 0 and card["trial"] == other and str(folder) in text.replace("\n", "")
+    assert (folder / "model_int8.tflite").is_file() and (folder / "model_int8.onnx").is_file()
+    assert not (folder / "model_int8.h").exists()  # only the formats asked for
+    infeasible = next(r["number"] for r in board if r["state"] == "infeasible")
+    code, _ = run_cli("export", str(run), "--trial", str(infeasible))
+    assert code == 2
+
+
+def _predictions(text: str) -> dict[str, tuple[str, float]]:
+    """file name -> (top label, its probability) from `kwsauto predict`'s table."""
+    rows = re.findall(r"(\S+\.wav) +│ (\S+) ([\d.]+) ", text)
+    return {Path(path).parent.name + "/" + Path(path).name: (label, float(p)) for path, label, p in rows}
+
+
+def test_predict_on_the_test_split_gives_the_cards_int8_accuracy(tiny_run, tone_dataset):
+    """Same feature pipeline as training: over the test clips, .tflite top-1 gives the card's int8 TFLite accuracy
+    and agrees with .onnx int8 as often as the card says."""
+    from kwsauto.data import load_dataset
+
+    settings = json.loads((tiny_run / "run.json").read_text())
+    test = load_dataset(tone_dataset).split("test")
+    card = json.loads((tiny_run / "best" / "card.json").read_text())
+    by_runtime = {}
+    for name in ("model_int8.tflite", "model_int8.onnx"):
+        code, text = run_cli("predict", str(tiny_run / "best" / name), *(str(c.path) for c in test))
+        assert code == 0
+        by_runtime[name] = _predictions(text)
+    tflite = by_runtime["model_int8.tflite"]
+    assert len(tflite) == len(test) and settings["data"] == str(tone_dataset)
+    correct = sum(tflite[f"{c.path.parent.name}/{c.path.name}"][0] == c.label for c in test)
+    assert correct / len(test) == pytest.approx(card["metrics"]["test_accuracy_tflite"])
+    onnx = by_runtime["model_int8.onnx"]
+    agreement = sum(onnx[k][0] == tflite[k][0] for k in tflite) / len(tflite)
+    assert agreement == pytest.approx(card["metrics"]["agreement_tflite_onnx_int8"])
+
+
+def test_profile_reports_tflms_measured_arena(tiny_run):
+    card = json.loads((tiny_run / "best" / "card.json").read_text())
+    code, text = run_cli("profile", str(tiny_run / "best" / "model_int8.tflite"))
+    measured = re.search(r"TFLM arena, measured +│ +([\d.]+) KB", text)
+    assert code == 0 and measured is not None
+    assert float(measured.group(1)) == pytest.approx(card["verification"]["tflm_arena_bytes"] / 1024, abs=0.05)
