@@ -237,3 +237,16 @@ def test_profile_reports_tflms_measured_arena(tiny_run):
     measured = re.search(r"TFLM arena, measured +│ +([\d.]+) KB", text)
     assert code == 0 and measured is not None
     assert float(measured.group(1)) == pytest.approx(card["verification"]["tflm_arena_bytes"] / 1024, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("limit", "named"), [(("--flash", "20KB"), "flash"), (("--latency", "5"), "latency")]
+)
+def test_flash_and_latency_limits_bind_the_search(tone_dataset, tmp_path, capsys, limit, named):
+    """A limit nothing in the space meets stops the search before any training, naming that limit."""
+    space = write_tiny_space(tmp_path, learning_rate=None)
+    code, _ = run_cli("search", str(tone_dataset), "--space", str(space), "--trials", "1", *limit,
+                      "--out", str(tmp_path / "run"))
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and named in err and "Traceback" not in err
+    assert not (tmp_path / "run" / "trials").exists()
