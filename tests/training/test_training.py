@@ -1,4 +1,5 @@
 import dataclasses
+import math
 from collections import defaultdict
 
 import lightning.pytorch as pl
@@ -104,6 +105,37 @@ def test_without_augmentation_or_auto_balance_training_sees_the_cached_features(
     assert _found_in(torch.cat(recorder.train_inputs[0]), features["train"].features).all()  # the clips as cached
 
 
+class _FirstValidationStats(pl.Callback):
+    """At the first validation: the first BatchNorm's running mean, and the mean of its inputs over the training clips."""
+
+    def __init__(self, train_x: torch.Tensor) -> None:
+        self.train_x = train_x
+        self.running_mean = self.input_mean = None
+
+    @torch.no_grad()
+    def on_validation_start(self, trainer, pl_module):
+        if self.running_mean is not None:
+            return
+        bn = next(m for m in pl_module.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        self.running_mean = bn.running_mean.clone()
+        inputs = []
+        handle = bn.register_forward_pre_hook(lambda module, args: inputs.append(args[0].mean(dim=(0, 2, 3))))
+        was_training = pl_module.training
+        pl_module.eval()
+        pl_module(self.train_x)
+        pl_module.train(was_training)
+        handle.remove()
+        self.input_mean = inputs[0]
+
+
+def test_precise_batchnorm_validates_with_the_training_sets_statistics(tone_features):
+    """Five steps into training, BatchNorm's running mean would be ~40 % of the way there; precise BN is exact."""
+    stats = _FirstValidationStats(tone_features["train"].features)
+    fit(tone_features, _config(epochs=1), callbacks=[stats])
+    assert len(tone_features["train"].labels) / 16 < 10  # few steps per epoch: precise BN is on
+    torch.testing.assert_close(stats.running_mean, stats.input_mean, rtol=0.03, atol=1e-3)
+
+
 def test_augmentations_change_inputs_but_not_shapes():
     g = torch.Generator().manual_seed(0)
     waves = torch.randn(4, 16000) * 0.1
@@ -123,11 +155,13 @@ def test_metrics_per_class():
     assert m.macro_f1 == pytest.approx((0.5 + 0.8 + 0.0) / 3)
 
 
-def test_expert_hooks_replace_loss_and_optimizer(tmp_path, tone_features):
+def test_expert_hooks_replace_loss_optimizer_and_scheduler_and_add_callbacks(tmp_path, tone_features):
     expert = tmp_path / "expert.py"
     expert.write_text(
+        "import lightning.pytorch as pl\n"
         "import torch\n"
         "CALLS = []\n"
+        "LRS = []\n"
         "def loss(class_weights):\n"
         "    CALLS.append('loss')\n"
         "    return torch.nn.CrossEntropyLoss(label_smoothing=0.1)\n"
@@ -136,13 +170,22 @@ def test_expert_hooks_replace_loss_and_optimizer(tmp_path, tone_features):
         "    return torch.optim.SGD(parameters, lr=learning_rate, momentum=0.9)\n"
         "def scheduler(optimizer, epochs):\n"
         "    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)\n"
+        "class LearningRates(pl.Callback):\n"
+        "    def on_train_epoch_start(self, trainer, pl_module):\n"
+        "        LRS.append((type(trainer.optimizers[0]).__name__, trainer.optimizers[0].param_groups[0]['lr']))\n"
+        "def callbacks():\n"
+        "    return [LearningRates()]\n"
         "def on_model(model):\n"
         "    CALLS.append(type(model).__name__)\n"
     )
     hooks = load_expert(expert)
-    fit(tone_features, _config(epochs=1), hooks=hooks)
-    calls = hooks.loss.__globals__["CALLS"]
+    config = _config(epochs=3, learning_rate=0.01)
+    fit(tone_features, config, hooks=hooks)
+    calls, lrs = hooks.loss.__globals__["CALLS"], hooks.loss.__globals__["LRS"]
     assert calls == ["KwsNet", "loss", "optimizer"]
+    # the hook's callback ran every epoch, seeing the hook's optimizer stepped by the hook's cosine schedule
+    assert [name for name, _ in lrs] == ["SGD"] * 3
+    assert [lr for _, lr in lrs] == pytest.approx([0.01 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)])
 
 
 @pytest.mark.parametrize(
