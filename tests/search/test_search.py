@@ -110,3 +110,15 @@ def test_default_space_queues_its_seeds_first_unless_no_seeds(tone_dataset, tmp_
     queued = [t.system_attrs["fixed_params"] for t in open_study(result.run, result.study_name).get_trials(states=(TrialState.WAITING,))]
     expected = read_parameter_sets(builtin_seeds("default"), load_space("default")) if seeds else []
     assert queued == expected and len(expected) in (0, 2)
+
+
+def test_time_limit_stops_the_running_trial_and_starts_no_other(tone_dataset, tmp_path):
+    """`--time-limit`: the trial running at the limit stops at its next batch, keeping its best epoch so far."""
+    space = write_tiny_space(tmp_path, epochs=500, widths=(0.25,), learning_rate=None, early_stopping_patience=0)
+    started = time.monotonic()
+    result = run_search(_settings(tone_dataset, space, tmp_path / "run", n_trials=3, time_limit_s=12))
+    elapsed = time.monotonic() - started
+    (row,) = result.rows  # one trial started; it was still running at the limit
+    assert row["state"] == "complete" and 1 <= row["epochs_run"] < 500 and row["val_accuracy"] is not None
+    assert elapsed < 12 + 60  # the limit, plus exporting the model the trial left
+    assert result.card is not None and result.card["trial"] == row["number"]
