@@ -56,3 +56,30 @@ def test_python_api_reads_the_run_as_the_cli_does(tiny_run):
     assert run.card == json.loads((tiny_run / "best" / "card.json").read_text())
     assert run.settings["study"] == json.loads((tiny_run / "run.json").read_text())["study"]
     assert {"run_search", "train", "load_run", "export_run", "SearchSettings"} <= set(kwsauto.__all__)
+
+
+def test_a_card_json_enqueues_its_configuration(tiny_run):
+    from kwsauto.search import load_space
+    from kwsauto.search._enqueue import read_parameter_sets
+
+    card = json.loads((tiny_run / "best" / "card.json").read_text())
+    space = load_space(tiny_run.parent / "space.yaml")
+    (params,) = read_parameter_sets(tiny_run / "best" / "card.json", space)
+    assert params == {"model.width": card["config"]["model"]["width"],
+                      "train.learning_rate": card["config"]["train"]["learning_rate"]}
+
+
+def test_macro_f1_metric_is_the_objective(tone_dataset, tmp_path):
+    from kwsauto.device import Budget
+    from kwsauto.search import SearchSettings, open_study, run_search
+    from tests.conftest import write_tiny_space
+
+    space = write_tiny_space(tmp_path, epochs=2, widths=(0.25,))
+    result = run_search(SearchSettings(data=tone_dataset, space=str(space), out=tmp_path / "run", n_trials=1,
+                                       budget=Budget(ram_bytes=64 * 1024), metric="macro_f1"))
+    (trial,) = open_study(result.run, result.study_name).trials
+    config = TrialConfig.from_dict(json.loads((result.run.trial_dir(0) / "config.json").read_text()))
+    model = create_model(config.model, 3, config.features.shape)
+    model.load_state_dict(torch.load(result.run.trial_dir(0) / "model.pt", weights_only=True))
+    features = compute_features(load_dataset(tone_dataset), config.features)
+    assert trial.value == pytest.approx(evaluate(model.eval(), features, "val").macro_f1)
