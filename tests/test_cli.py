@@ -250,3 +250,17 @@ def test_flash_and_latency_limits_bind_the_search(tone_dataset, tmp_path, capsys
     err = capsys.readouterr().err.replace("\n", " ")
     assert code == 2 and named in err and "Traceback" not in err
     assert not (tmp_path / "run" / "trials").exists()
+
+
+@pytest.mark.slow  # generates the demo dataset (espeak-ng) on a fresh cache
+def test_quick_start_searches_the_demo_with_the_quick_space(tmp_path, monkeypatch):
+    """README's first command, `kwsauto search --budget 64KB`, with a few trials: demo data, `quick` space."""
+    monkeypatch.chdir(tmp_path)
+    code, text = run_cli("search", "--budget", "64KB", "--trials", "2")
+    assert code == 0 and "Chosen model" in text
+    (run,) = (tmp_path / "runs").iterdir()
+    settings = json.loads((run / "run.json").read_text())
+    card = json.loads((run / "best" / "card.json").read_text())
+    assert settings["space"] == "quick" and settings.get("demo") is True
+    assert card["footprint"]["ram_bytes"] <= 64 * 1024 and card["model"].startswith("mobilenetv1_")
+    assert card["config"]["model"]["pretrained"]  # the quick space fine-tunes the shipped backbones
