@@ -51,10 +51,11 @@ def test_python_api_reads_the_run_as_the_cli_does(tiny_run):
 
     run = kwsauto.load_run(tiny_run)
     board = json.loads((tiny_run / "leaderboard.json").read_text())
-    assert [r["number"] for r in run.rows] == [r["number"] for r in board]
-    assert [r["state"] for r in run.rows] == [r["state"] for r in board]
-    assert run.card == json.loads((tiny_run / "best" / "card.json").read_text())
-    assert run.settings["study"] == json.loads((tiny_run / "run.json").read_text())["study"]
+    rows = run.rows()
+    assert [r["number"] for r in rows] == [r["number"] for r in board]
+    assert [r["state"] for r in rows] == [r["state"] for r in board]
+    assert run.card.to_dict() == json.loads((tiny_run / "best" / "card.json").read_text())
+    assert run.settings.study == json.loads((tiny_run / "run.json").read_text())["study"]
     assert {"run_search", "train", "load_run", "export_run", "SearchSettings"} <= set(kwsauto.__all__)
 
 

@@ -121,4 +121,4 @@ def test_time_limit_stops_the_running_trial_and_starts_no_other(tone_dataset, tm
     (row,) = result.rows  # one trial started; it was still running at the limit
     assert row["state"] == "complete" and 1 <= row["epochs_run"] < 500 and row["val_accuracy"] is not None
     assert elapsed < 12 + 60  # the limit, plus exporting the model the trial left
-    assert result.card is not None and result.card["trial"] == row["number"]
+    assert result.card is not None and result.card.trial == row["number"]
