@@ -1,22 +1,17 @@
 import io
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from kwsauto.cli import main
-
-TINY_SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 0.5]}
-train:
-  epochs: 3
-  batch_size: 16
-"""
+from tests.conftest import save_random_backbone, write_tiny_space
 
 
 def run_cli(*argv, capsys=None):
@@ -63,17 +58,33 @@ def test_debug_shows_the_traceback():
         main(["--debug", "search", "--budget", "64QB"], console=Console(file=io.StringIO()))
 
 
+def _board(text: str) -> list[tuple[int, str]]:
+    """(trial number, state) of each row of a printed leaderboard, top to bottom."""
+    return [(int(n), state) for n, state in re.findall(r"^ *(\d+) +(complete|infeasible|pruned|fail|running) ", text, re.MULTILINE)]
+
+
 def test_search_leaderboard_and_train_commands(tone_dataset, tmp_path):
-    space = tmp_path / "space.yaml"
-    space.write_text(TINY_SPACE)
+    space = write_tiny_space(tmp_path, widths=(0.25, 0.5, 1.0), learning_rate=None)
+    first = tmp_path / "first.yaml"  # width 1.0 needs ~74 KB: infeasible in 64 KB; then a large and a small model
+    first.write_text("- {model.width: 1.0}\n- {model.width: 0.5}\n- {model.width: 0.25}\n")
     out = tmp_path / "run"
-    code, text = run_cli("search", str(tone_dataset), "--budget", "64KB", "--space", str(space), "--trials", "2", "--out", str(out))
+    code, text = run_cli("search", str(tone_dataset), "--budget", "64KB", "--space", str(space), "--trials", "3",
+                         "--enqueue", str(first), "--out", str(out))
     assert code == 0
     assert "Leaderboard" in text and "Chosen model" in text and "model_int8.onnx" in text
     assert json.loads((out / "best" / "card.json").read_text())["budget"]["ram_bytes"] == 65536
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert [r["state"] for r in sorted(board, key=lambda r: r["number"])] == ["infeasible", "complete", "complete"]
 
+    # --sort orders the trained trials, --top keeps that many of them (a few infeasible ones are listed after)
+    code, text = run_cli("leaderboard", str(out), "--sort", "ram_bytes")
+    assert code == 0 and _board(text) == [(2, "complete"), (1, "complete"), (0, "infeasible")]
     code, text = run_cli("leaderboard", str(out), "--top", "1", "--sort", "ram_bytes")
-    assert code == 0 and "Leaderboard" in text
+    assert code == 0 and [n for n, state in _board(text) if state == "complete"] == [2]
+    code, text = run_cli("leaderboard", str(out), "--top", "1", "--sort", "flash_bytes")
+    assert code == 0 and [n for n, state in _board(text) if state == "complete"] == [2]
+    code, text = run_cli("leaderboard", str(out), "--feasible")
+    assert code == 0 and sorted(_board(text)) == [(1, "complete"), (2, "complete")]
     code, _ = run_cli("leaderboard", str(out), "--sort", "accuracy")
     assert code == 2
 
@@ -103,15 +114,11 @@ def test_wrong_checkpoints_are_one_line_naming_the_file(tone_dataset, tmp_path, 
 
 def test_search_from_a_users_checkpoint(tone_dataset, tmp_path):
     """--pretrained pins the checkpoint's architecture, width and features; the card says where the model started."""
-    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
     from kwsauto.pretrain import PRETRAIN_FEATURES
 
     ckpt = tmp_path / "mine.safetensors"
-    net = create_model(ModelSpec("mobilenetv1", 0.1), 5, PRETRAIN_FEATURES.shape)
-    save_backbone_checkpoint(ckpt, net.backbone, arch="mobilenetv1", width=0.1, features=PRETRAIN_FEATURES.to_dict(),
-                             labels=tuple("abcde"), recipe={})
-    space = tmp_path / "space.yaml"
-    space.write_text(TINY_SPACE)
+    save_random_backbone(ckpt, features=PRETRAIN_FEATURES)
+    space = write_tiny_space(tmp_path, learning_rate=None)
     out = tmp_path / "run"
     code, text = run_cli("search", str(tone_dataset), "--space", str(space), "--trials", "1", "--pretrained", str(ckpt),
                          "--out", str(out))
@@ -139,16 +146,121 @@ def test_devices_and_models_tables():
 
 
 def test_python_dash_m_and_console_script_entry_point():
-    result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "kwsauto", "--help"], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "search" in result.stdout
+    script = Path(sys.executable).with_name("kwsauto")  # what `pip install` put beside the interpreter
+    result = subprocess.run([str(script), "search", "--budget", "64QB"], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Cannot read size '64QB'" in result.stderr  # the installed script is main()
+    result = subprocess.run([str(script), "devices"], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "cortex-m4f-80mhz" in result.stdout
 
 
-def test_cli_shortens_openmp_spinning_unless_set(monkeypatch):
-    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
-    run_cli("devices")
-    import os
+# Records GOMP_SPINCOUNT at the moment torch is first imported, then runs `kwsauto models` as `python -m` does.
+_OPENMP_PROBE = """
+import os, runpy, sys
+seen = []
+class Probe:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not seen:
+            seen.append(os.environ.get("GOMP_SPINCOUNT", "unset"))
+sys.meta_path.insert(0, Probe())
+sys.argv = ["kwsauto", "models"]
+try:
+    runpy.run_module("kwsauto", run_name="__main__")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print("torch imported with GOMP_SPINCOUNT=" + (seen[0] if seen else "never"))
+"""
 
-    assert os.environ["GOMP_SPINCOUNT"] == "20000"
+
+def test_cli_shortens_openmp_spinning_before_torch_loads():
+    """libgomp reads GOMP_SPINCOUNT once, when torch loads it: the CLI must set it before any torch import."""
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    result = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], check=False, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("torch imported with GOMP_SPINCOUNT=20000")
+
+
+def test_cli_keeps_the_users_openmp_setting(monkeypatch):
     monkeypatch.setenv("GOMP_SPINCOUNT", "300000")
     run_cli("devices")
     assert os.environ["GOMP_SPINCOUNT"] == "300000"
+
+
+def test_export_command_exports_any_trained_trial(tiny_run, tmp_path):
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    board = json.loads((run / "leaderboard.json").read_text())
+    best = json.loads((run / "best" / "card.json").read_text())["trial"]
+    other = next(r["number"] for r in board if r["state"] == "complete" and r["number"] != best)
+    code, text = run_cli("export", str(run), "--trial", str(other), "--format", "tflite,onnx")
+    folder = run / "trials" / f"{other:04d}" / "export"
+    card = json.loads((folder / "card.json").read_text())
+    assert code == 0 and card["trial"] == other and str(folder) in text.replace("\n", "")
+    assert (folder / "model_int8.tflite").is_file() and (folder / "model_int8.onnx").is_file()
+    assert not (folder / "model_int8.h").exists()  # only the formats asked for
+    infeasible = next(r["number"] for r in board if r["state"] == "infeasible")
+    code, _ = run_cli("export", str(run), "--trial", str(infeasible))
+    assert code == 2
+
+
+def _predictions(text: str) -> dict[str, tuple[str, float]]:
+    """file name -> (top label, its probability) from `kwsauto predict`'s table."""
+    rows = re.findall(r"(\S+\.wav) +│ (\S+) ([\d.]+) ", text)
+    return {Path(path).parent.name + "/" + Path(path).name: (label, float(p)) for path, label, p in rows}
+
+
+def test_predict_on_the_test_split_gives_the_cards_int8_accuracy(tiny_run, tone_dataset):
+    """Same feature pipeline as training: over the test clips, .tflite top-1 gives the card's int8 TFLite accuracy
+    and agrees with .onnx int8 as often as the card says."""
+    from kwsauto.data import load_dataset
+
+    settings = json.loads((tiny_run / "run.json").read_text())
+    test = load_dataset(tone_dataset).split("test")
+    card = json.loads((tiny_run / "best" / "card.json").read_text())
+    by_runtime = {}
+    for name in ("model_int8.tflite", "model_int8.onnx"):
+        code, text = run_cli("predict", str(tiny_run / "best" / name), *(str(c.path) for c in test))
+        assert code == 0
+        by_runtime[name] = _predictions(text)
+    tflite = by_runtime["model_int8.tflite"]
+    assert len(tflite) == len(test) and settings["data"] == str(tone_dataset)
+    correct = sum(tflite[f"{c.path.parent.name}/{c.path.name}"][0] == c.label for c in test)
+    assert correct / len(test) == pytest.approx(card["metrics"]["test_accuracy_tflite"])
+    onnx = by_runtime["model_int8.onnx"]
+    agreement = sum(onnx[k][0] == tflite[k][0] for k in tflite) / len(tflite)
+    assert agreement == pytest.approx(card["metrics"]["agreement_tflite_onnx_int8"])
+
+
+def test_profile_reports_tflms_measured_arena(tiny_run):
+    card = json.loads((tiny_run / "best" / "card.json").read_text())
+    code, text = run_cli("profile", str(tiny_run / "best" / "model_int8.tflite"))
+    measured = re.search(r"TFLM arena, measured +│ +([\d.]+) KB", text)
+    assert code == 0 and measured is not None
+    assert float(measured.group(1)) == pytest.approx(card["verification"]["tflm_arena_bytes"] / 1024, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("limit", "named"), [(("--flash", "20KB"), "flash"), (("--latency", "5"), "latency")]
+)
+def test_flash_and_latency_limits_bind_the_search(tone_dataset, tmp_path, capsys, limit, named):
+    """A limit nothing in the space meets stops the search before any training, naming that limit."""
+    space = write_tiny_space(tmp_path, learning_rate=None)
+    code, _ = run_cli("search", str(tone_dataset), "--space", str(space), "--trials", "1", *limit,
+                      "--out", str(tmp_path / "run"))
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and named in err and "Traceback" not in err
+    assert not (tmp_path / "run" / "trials").exists()
+
+
+@pytest.mark.slow  # generates the demo dataset (espeak-ng) on a fresh cache
+def test_quick_start_searches_the_demo_with_the_quick_space(tmp_path, monkeypatch):
+    """README's first command, `kwsauto search --budget 64KB`, with a few trials: demo data, `quick` space."""
+    monkeypatch.chdir(tmp_path)
+    code, text = run_cli("search", "--budget", "64KB", "--trials", "2")
+    assert code == 0 and "Chosen model" in text
+    (run,) = (tmp_path / "runs").iterdir()
+    settings = json.loads((run / "run.json").read_text())
+    card = json.loads((run / "best" / "card.json").read_text())
+    assert settings["space"] == "quick" and settings.get("demo") is True
+    assert card["footprint"]["ram_bytes"] <= 64 * 1024 and card["model"].startswith("mobilenetv1_")
+    assert card["config"]["model"]["pretrained"]  # the quick space fine-tunes the shipped backbones

@@ -298,6 +298,9 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
         enqueue_from(prepared.study, seeds, prepared.objective.space)
     exit_code = 0
     workers: list[multiprocessing.Process] = []
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         workers = _start_workers(settings, settings.workers - 1)
         _optimize(prepared, started)
@@ -306,6 +309,8 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     except KeyboardInterrupt as exc:
         exit_code = exit_code_of(exc)
         _stop_workers(workers)
+    finally:
+        torch.set_num_threads(threads)  # the workers' share was for the search only, not for the caller's later work
     rows = leaderboard_rows(prepared.study)
     prepared.run.write_leaderboard(rows)  # first, so that an interrupt during the export still leaves it
     card = None

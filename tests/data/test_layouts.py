@@ -134,3 +134,46 @@ def test_unknown_speaker_pattern_is_an_error(tmp_path):
     with pytest.raises(DataError, match="--speaker-pattern"):
         load_dataset(root)
     shutil.rmtree(root)
+
+
+def test_long_clip_is_cropped_to_its_loudest_second(tmp_path):
+    rng = np.random.default_rng(0)
+    wave = (0.01 * rng.standard_normal(3 * 16000)).astype(np.float32)
+    wave[27000:33000] += 0.5 * np.sin(2 * np.pi * 900 * np.arange(6000) / 16000).astype(np.float32)  # the "word"
+    path = tmp_path / "long.wav"
+    sf.write(path, wave, 16000, subtype="FLOAT")
+    out = read_clip(path, window_samples=16000).numpy()
+    start = next(s for s in range(len(wave) - 16000 + 1) if np.array_equal(wave[s : s + 16000], out))
+    assert start <= 27000 and 33000 <= start + 16000  # the whole burst is inside the window
+
+
+def test_speaker_split_is_20_percent_test_then_20_percent_of_the_rest_for_validation(tmp_path):
+    root = write_tone_dataset(tmp_path / "ten", speakers=10, reps=1)
+    index = load_dataset(root)
+    assert (len(index.speakers("test")), len(index.speakers("val")), len(index.speakers("train"))) == (2, 2, 6)
+    assert _speaker_disjoint(index)
+    wide = load_dataset(root, DatasetOptions(val_fraction=0.5, test_fraction=0.3))
+    assert (len(wide.speakers("test")), len(wide.speakers("val")), len(wide.speakers("train"))) == (3, 4, 3)
+
+
+def test_validation_csv_and_background_noise_folder(tmp_path):
+    root = write_tone_dataset(tmp_path / "csv", speakers=3, reps=1)
+    for split, name, spk in (("train", "train.csv", 0), ("val", "validation.csv", 1), ("test", "test.csv", 2)):
+        rows = [f"{label}/spk{spk:02d}_nohash_0.wav,{label}" for label in ("low", "mid", "high")]
+        (root / name).write_text("file,class\n" + "\n".join(rows) + "\n")
+    (root / "background_noise").mkdir()
+    sf.write(root / "background_noise" / "hum.wav", np.zeros(16000 * 3, dtype=np.float32), 16000)
+    index = load_dataset(root)
+    assert index.split_source == "csv" and index.speakers("val") == {"spk01"}
+    assert index.noise_files == (root / "background_noise" / "hum.wav",)
+
+
+def test_own_speaker_pattern(tmp_path):
+    root = tmp_path / "named"
+    for label in ("low", "high"):
+        (root / label).mkdir(parents=True)
+        for speaker in ("alice", "bob", "carol", "dave", "erin"):
+            sf.write(root / label / f"{speaker}-take{label}.wav", tone_clip(label, 1, 0), 16000)
+    index = load_dataset(root, DatasetOptions(speaker_patterns=(r"^(?P<speaker>[^-]+)-",)))
+    assert set().union(*(index.speakers(s) for s in ("train", "val", "test"))) == {"alice", "bob", "carol", "dave", "erin"}
+    assert _speaker_disjoint(index)

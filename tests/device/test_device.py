@@ -61,3 +61,19 @@ def test_custom_device_and_errors():
         get_device("custom:clock=100MHz,ram=128KB")
     with pytest.raises(ConfigError, match="did you mean 'cortex-m7-216mhz'"):
         get_device("cortex-m7-216")
+
+
+@pytest.mark.parametrize("name", ["dscnn", "mobilenetv1_010", "mobilenetv2_010", "mobilenetv2_035"])
+def test_full_arena_estimate_is_within_a_tenth_of_a_percent_of_tflms(name, tmp_path):
+    """The estimate (planned activations plus TFLM's persistent allocations) against the arena TFLM itself needs."""
+    from kwsauto.export import placeholder_quantized_graph, tflite_bytes, tflm_arena_usage
+    from kwsauto.models import resolve
+
+    entry, features, labels = resolve(name), FeatureConfig(frame_stride_s=0.02), tuple(f"w{i}" for i in range(12))
+    graph = trace_int8_graph(create_model(ModelSpec(entry.arch, entry.width), len(labels), features.shape), features.shape)
+    footprint = estimate_footprint(graph, features, get_device("host"), labels=labels)  # 64-bit pointers, as measured
+    path = tmp_path / "model.tflite"
+    path.write_bytes(tflite_bytes(placeholder_quantized_graph(graph), labels=labels, feature_params=features.to_dict()))
+    measured = tflm_arena_usage(path).arena_bytes
+    assert footprint.persistent_bytes > 0 and footprint.arena_bytes == footprint.activation_bytes + footprint.persistent_bytes
+    assert abs(footprint.arena_bytes - measured) <= 0.001 * measured, (footprint.arena_bytes, measured)

@@ -1,7 +1,7 @@
 """The int8 ONNX model: written from the same quantized graph as the .tflite file, it is the same model.
 
-Each architecture is trained for a few seconds on synthetic spectrograms (as in ``test_tflite``), quantized once,
-and written both as .tflite and as QDQ ONNX. The ONNX model runs in ONNX Runtime; op by op, on the same int8
+Each architecture is trained for a few seconds on synthetic spectrograms (shared with ``test_tflite``), quantized
+once, and written both as .tflite and as QDQ ONNX. The ONNX model runs in ONNX Runtime; op by op, on the same int8
 inputs, it matches LiteRT's reference kernels within one int8 step, and end to end its decisions agree.
 """
 
@@ -26,6 +26,7 @@ from kwsauto.export._verify import dequantize_outputs, quantize_features, run_li
 from kwsauto.models import create_model
 from kwsauto.models._same_padding import tf_same_pads
 from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS, synthetic_spectrograms, train_small
+from tests.export.conftest import TrainedExport
 
 STEP = 1 / 256  # one int8 step of the softmax output
 
@@ -41,26 +42,24 @@ class Exported:
     onnx_probs: np.ndarray  # [n, classes] from ONNX Runtime
 
 
-@pytest.fixture(scope="module", params=sorted(SPECS))
-def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    arch = request.param
-    torch.manual_seed(0)
-    x_train, y_train = synthetic_spectrograms(256, seed=0)
-    x_test, _ = synthetic_spectrograms(300, seed=1)
-    model = create_model(SPECS[arch], len(LABELS), INPUT_SHAPE)
-    train_small(model, x_train, y_train, epochs=20)
-    qgraph = quantize_graph(model, trace_int8_graph(model, INPUT_SHAPE), x_train)
-    folder = tmp_path_factory.mktemp(f"onnx_int8_{arch}")
-    tflite = write_tflite(qgraph, folder / "model_int8.tflite", labels=LABELS, feature_params=FEATURES)
-    path = write_onnx_int8(qgraph, folder / "model_int8.onnx", labels=LABELS, feature_params=FEATURES)
-    litert = dequantize_outputs(tflite, run_litert(tflite, quantize_features(tflite, x_test.numpy())))
-    return Exported(arch, qgraph, tflite, path, x_test, litert, onnx_predict(path, x_test))
+@pytest.fixture(scope="module")
+def exported(trained_export: TrainedExport) -> Exported:
+    t = trained_export
+    litert = dequantize_outputs(t.tflite, run_litert(t.tflite, quantize_features(t.tflite, t.x_test.numpy())))
+    return Exported(t.arch, t.qgraph, t.tflite, t.onnx, t.x_test, litert, onnx_predict(t.onnx, t.x_test))
 
 
 def test_top1_agrees_with_litert(exported: Exported) -> None:
+    """End to end the decisions agree; the exact check is op by op (``test_each_op_within_one_step_of_tflite``).
+
+    One-step rounding differences compound through the ops: in MobileNetV2 at width 0.1 (about 60 ops), with every
+    op within one step of LiteRT's, single clips were seen 131 steps apart at the output. How many clips flip then
+    depends on the trained weights, which depend on the machine's float kernels (thread count, ISA): 0.993 to 1.0
+    over four seeds here, 0.973 once in CI. A wrong layout, padding or scale agrees near chance (0.25).
+    """
     probs = exported.onnx_probs
     assert probs.dtype == np.float32 and probs.shape == (300, len(LABELS))
-    assert int8_agreement(probs, exported.litert_probs) >= 0.99
+    assert int8_agreement(probs, exported.litert_probs) >= 0.95
 
 
 def test_probabilities_are_int8_steps_close_to_litert(exported: Exported) -> None:

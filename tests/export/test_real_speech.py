@@ -30,7 +30,10 @@ from kwsauto.training import TrainConfig, TrialConfig, fit, predict
 ARABIC = Path(__file__).resolve().parents[3] / "shared" / "data" / "arabic-speech-commands"
 WORDS = ("backward", "close", "down", "enable", "five", "forward", "left", "next", "no", "open", "record", "right", "send", "stop", "undo", "yes")
 
-pytestmark = pytest.mark.skipif(not (ARABIC / "train.csv").is_file(), reason=f"real speech not found at {ARABIC}")
+pytestmark = [
+    pytest.mark.slow,  # about five minutes on 2 cores
+    pytest.mark.skipif(not (ARABIC / "train.csv").is_file(), reason=f"real speech not found at {ARABIC}"),
+]
 
 
 @pytest.fixture(scope="module")

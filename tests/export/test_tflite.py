@@ -1,7 +1,7 @@
 """The int8 .tflite file: it runs in LiteRT and TFLite Micro alike, agrees with the float model, and carries labels.
 
 Each architecture is trained for a few seconds on synthetic spectrograms (a class-dependent band of energy at a
-random time), so its outputs are meaningful, then quantized and written once per module.
+random time), so its outputs are meaningful, then quantized and written once per session (``conftest.py``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from kwsauto.device import Buffer, plan_arena
 from kwsauto.errors import KwsautoError
 from kwsauto.export._c_array import write_c_array
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, trace_int8_graph
-from kwsauto.export._quantize import placeholder_quantized_graph, quantize_graph
-from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes, write_tflite
+from kwsauto.export._quantize import placeholder_quantized_graph
+from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes
 from kwsauto.export._verify import (
     quantize_features,
     run_litert,
@@ -30,7 +29,9 @@ from kwsauto.export._verify import (
     tflm_arena_usage,
 )
 from kwsauto.models import create_model
-from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS, synthetic_spectrograms, train_small
+from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS
+from tests.export.conftest import TrainedExport
+
 
 @dataclass
 class Exported:
@@ -42,22 +43,10 @@ class Exported:
     int8_inputs: np.ndarray  # [n, frames, coeffs, 1]
 
 
-@pytest.fixture(scope="module", params=sorted(SPECS))
-def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    arch = request.param
-    torch.manual_seed(0)
-    x_train, y_train = synthetic_spectrograms(256, seed=0)
-    x_test, y_test = synthetic_spectrograms(200, seed=1)
-    model = create_model(SPECS[arch], len(LABELS), INPUT_SHAPE)
-    train_small(model, x_train, y_train, epochs=20)
-    with torch.no_grad():
-        float_probs = torch.softmax(model(x_test), dim=1).numpy()
-    graph = trace_int8_graph(model, INPUT_SHAPE)
-    qgraph = quantize_graph(model, graph, x_train)
-    path = write_tflite(
-        qgraph, tmp_path_factory.mktemp(arch) / "model_int8.tflite", labels=LABELS, feature_params=FEATURES
-    )
-    return Exported(arch, graph, path, float_probs, y_test.numpy(), quantize_features(path, x_test.numpy()))
+@pytest.fixture(scope="module")
+def exported(trained_export: TrainedExport) -> Exported:
+    t = trained_export
+    return Exported(t.arch, t.graph, t.tflite, t.float_probs, t.y_test, quantize_features(t.tflite, t.x_test.numpy()))
 
 
 def test_float_model_learned_the_task(exported: Exported) -> None:

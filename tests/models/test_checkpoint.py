@@ -9,17 +9,15 @@ import torch
 from torchvision.models import mobilenet_v2
 
 from kwsauto.features import FeatureConfig
-from kwsauto.models import CheckpointError, ModelSpec, create_model, load_backbone_checkpoint, save_backbone_checkpoint
+from kwsauto.models import CheckpointError, ModelSpec, create_model, load_backbone_checkpoint
 from kwsauto.models._checkpoint import canonical_state_dict
+from tests.conftest import TONE_FEATURES_CONFIG, save_random_backbone
 
-FEATURES = FeatureConfig(kind="mfe", frame_length_s=0.02, frame_stride_s=0.02, n_filters=40)
+FEATURES = FeatureConfig(**TONE_FEATURES_CONFIG)
 
 
-def _save(path, arch="mobilenetv1", width=0.1, features=FEATURES, shape=(1, 50, 40)):
-    net = create_model(ModelSpec(arch, width), 5, shape)
-    save_backbone_checkpoint(path, net.backbone, arch=arch, width=width, features=features.to_dict(),
-                             labels=("a", "b", "c", "d", "e"), recipe={"seed": 0})
-    return net
+def _save(path):
+    return save_random_backbone(path, recipe={"seed": 0})
 
 
 def _pretrained(path, arch="mobilenetv1", width=0.1, shape=(1, 50, 40), features=FEATURES):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 
+import lightning.pytorch as pl
 import pytest
+import torch
 
 from kwsauto.data import load_dataset
 from kwsauto.data.corpus import CorpusSpec
 from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
 from kwsauto.models import ModelSpec, load_backbone_checkpoint
+from kwsauto.models._checkpoint import canonical_state_dict
 from kwsauto.pretrain import PRETRAIN_FEATURES, PretrainSettings, pretrain
+from kwsauto.pretrain._corpus import pretraining_features
 from kwsauto.training import TrainConfig, TrialConfig, fit
 
 
@@ -35,7 +39,9 @@ def test_pretrain_writes_backbone_and_recipe(pretrained, tone_dataset):
     assert recipe["command"] == "kwsauto pretrain test" and recipe["plan"]["seed"] == 0
     assert recipe["plan"]["train"]["epochs"] == 2 and recipe["epochs_run"] == 2
     assert "synthetic English words" in recipe["plan"]["corpus"][0]["source"]
-    assert "test split left out" in recipe["plan"]["corpus"][1]["source"]
+    tones = recipe["plan"]["corpus"][1]
+    split = load_dataset(tone_dataset)
+    assert (tones["train_clips"], tones["val_clips"]) == (len(split.split("train")), len(split.split("val")))
     assert 0.0 <= recipe["val_accuracy"] <= 1.0 and 0.0 <= recipe["val_accuracy_int8_weights"] <= 1.0
     assert recipe["file_bytes"] == result.path.stat().st_size
 
@@ -47,12 +53,40 @@ def test_pretrain_resumes_by_skipping_finished_backbones(pretrained):
     assert again.skipped and first.path.stat().st_mtime_ns == mtime
 
 
-def test_fine_tuning_from_the_pretrained_backbone(pretrained, tone_dataset):
+def test_pretraining_uses_train_and_validation_clips_never_test_clips(tone_dataset):
+    own = compute_features(load_dataset(tone_dataset), PRETRAIN_FEATURES)
+    merged, (source,) = pretraining_features(None, (tone_dataset,), PRETRAIN_FEATURES)
+    used = torch.cat([merged["train"].features, merged["val"].features]).flatten(1)
+
+    def found(clips: torch.Tensor) -> torch.Tensor:  # [n]: each clip is among those used
+        return (clips.flatten(1)[:, None] == used[None]).all(-1).any(-1)
+
+    assert len(own["test"].labels) > 0 and not found(own["test"].features).any()
+    assert found(own["train"].features).all() and found(own["val"].features).all()
+    assert len(merged["test"].labels) == 0 and "test split left out" in source["source"]
+
+
+class _FirstStep(pl.Callback):
+    """The backbone's weights as the first training step sees them."""
+
+    state: dict[str, torch.Tensor] | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.state is None:
+            self.state = canonical_state_dict(pl_module.model.backbone)
+
+
+def test_fine_tuning_starts_from_the_dequantized_checkpoint(pretrained, tone_dataset):
     _, (result,) = pretrained
     features = compute_features(load_dataset(tone_dataset), PRETRAIN_FEATURES)
     config = TrialConfig(PRETRAIN_FEATURES, ModelSpec("mobilenetv1", 0.1, pretrained=str(result.path)),
                          TrainConfig(epochs=2, batch_size=16, freeze_epochs=1))
-    assert fit(features, config).epochs_run == 2
+    first = _FirstStep()
+    assert fit(features, config, callbacks=[first]).epochs_run == 2
+    stored = load_backbone_checkpoint(result.path).state_dict  # int8 weights, dequantized
+    assert first.state is not None and set(first.state) == set(stored)
+    for key, value in stored.items():
+        torch.testing.assert_close(first.state[key], value.to(first.state[key].dtype), rtol=0, atol=0, msg=key)
 
 
 def test_bad_settings(tmp_path):

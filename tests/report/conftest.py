@@ -1,4 +1,4 @@
-"""One tiny real search on synthetic tones, shared by the report tests, and a run with no finished trial."""
+"""A run with no finished trial, and a loose model, beside the tiny real search (``tiny_run``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,44 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kwsauto.device import Budget
-from kwsauto.search import RunFolder, SearchSettings, run_search
-
-# dscnn_025 fits 48 KB, dscnn at width 1.0 does not: the run has trained and infeasible trials
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 1.0]}
-train:
-  epochs: 2
-  batch_size: 16
-  learning_rate: {float: [0.002, 0.01], log: true}
-"""
-
-
-@pytest.fixture(scope="session")
-def tiny_run(tone_dataset, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("report-run")
-    space = root / "space.yaml"
-    space.write_text(SPACE)
-    out = root / "run"
-    settings = SearchSettings(
-        data=tone_dataset,
-        space=str(space),
-        out=out,
-        budget=Budget(ram_bytes=48 * 1024),
-        sampler="random",
-        n_trials=5,
-        seed=1,
-    )
-    result = run_search(settings)
-    states = [r["state"] for r in result.rows]
-    assert states.count("complete") >= 2 and "infeasible" in states, (
-        f"the fixture needs trained and infeasible trials: {states}"
-    )
-    assert (out / "best" / "model_int8.tflite").is_file()
-    return out
+from kwsauto.search import RunFolder
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,9 @@ import pytest
 from optuna.trial import TrialState
 
 from kwsauto.search import RunFolder, open_study
+from tests.conftest import write_tiny_space
 
 URL = os.environ.get("KWSAUTO_TEST_POSTGRES")
-
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 0.5]}
-train:
-  epochs: 6
-  batch_size: 16
-  learning_rate: {float: [0.001, 0.01], log: true}
-"""
-
 
 def _reachable(url: str | None) -> str | None:
     if not url:
@@ -40,12 +29,11 @@ def _reachable(url: str | None) -> str | None:
         return f"PostgreSQL at KWSAUTO_TEST_POSTGRES is not reachable: {type(exc).__name__}"
 
 
-pytestmark = pytest.mark.skipif(_reachable(URL) is not None, reason=_reachable(URL) or "")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_reachable(URL) is not None, reason=_reachable(URL) or "")]
 
 
 def test_two_machines_share_one_study(tone_dataset, tmp_path):
-    space = tmp_path / "space.yaml"
-    space.write_text(SPACE)
+    space = write_tiny_space(tmp_path, epochs=6, learning_rate=(0.001, 0.01))
     study_name = f"dist-{uuid.uuid4().hex[:8]}"
     outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
     processes = [

@@ -14,51 +14,77 @@ from optuna.trial import TrialState
 from kwsauto.device import Budget
 from kwsauto.errors import ConfigError
 from kwsauto.search import RunFolder, SearchSettings, open_study, run_search
-
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: dscnn
-  width: {choices: [0.25, 0.5]}
-train:
-  epochs: EPOCHS
-  batch_size: 16
-  early_stopping_patience: 0
-  learning_rate: {float: [0.0001, 0.01], log: true}
-"""
+from tests.conftest import write_tiny_space
 
 
 def _space(tmp_path, epochs=3):
-    path = tmp_path / f"space{epochs}.yaml"
-    path.write_text(SPACE.replace("EPOCHS", str(epochs)))
-    return path
+    return write_tiny_space(tmp_path, f"space{epochs}.yaml", epochs=epochs, learning_rate=(0.0001, 0.01),
+                            early_stopping_patience=0)
 
 
 def _settings(data, space, out, **kwargs):
     return SearchSettings(data=data, space=str(space), out=out, budget=Budget(ram_bytes=256 * 1024), **kwargs)
 
 
-def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_path):
-    result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=6), tmp_path / "run", n_trials=8,
-                                  sampler="random", pruner="median"))
-    study = open_study(result.run, result.study_name)
-    states = {t.state for t in study.trials}
-    assert TrialState.COMPLETE in states
-    for row in result.rows:
-        if row["state"] == "pruned":
-            assert row["val_accuracy"] is not None and 1 <= row["epochs_run"] < 6
-    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
-    for trial in pruned:
-        assert trial.intermediate_values  # fed each epoch's validation accuracy
+class _PruneFromTrialOne(optuna.pruners.BasePruner):
+    """Trial 0 completes; every later trial is pruned at its third epoch (step 2): pruning that cannot not happen."""
+
+    def prune(self, study, trial) -> bool:
+        return trial.number >= 1 and trial.last_step is not None and trial.last_step >= 2
+
+
+def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_path, monkeypatch):
+    import kwsauto.search._study
+
+    monkeypatch.setattr(kwsauto.search._study, "_pruner", lambda settings: _PruneFromTrialOne())
+    result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=5), tmp_path / "run", n_trials=2, seeds=False))
+    trials = open_study(result.run, result.study_name).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.PRUNED]
+    pruned = trials[1]
+    assert sorted(pruned.intermediate_values) == [0, 1, 2]  # fed each epoch's validation accuracy, then pruned
+    (row,) = [r for r in result.rows if r["number"] == 1]
+    assert row["state"] == "pruned"
+    assert row["val_accuracy"] == pruned.intermediate_values[2] and row["epochs_run"] == 3
+
+
+@pytest.mark.parametrize(
+    ("pruner", "objective", "expected"),
+    [
+        ("median", "accuracy", optuna.pruners.MedianPruner),
+        ("hyperband", "accuracy", optuna.pruners.HyperbandPruner),
+        ("none", "accuracy", optuna.pruners.NopPruner),
+        ("median", "pareto", optuna.pruners.NopPruner),  # Optuna cannot prune a multi-objective study
+    ],
+)
+def test_pruner_setting_picks_optunas_pruner(tone_dataset, tmp_path, pruner, objective, expected):
+    from kwsauto.search._study import _pruner
+
+    assert type(_pruner(_settings(tone_dataset, _space(tmp_path), tmp_path, pruner=pruner, objective=objective))) is expected
+
+
+def _dominates(a, b) -> bool:
+    """``a`` is at least as accurate, as small and as fast as ``b``, and better in one (values: acc, ram, latency)."""
+    at_least = a[0] >= b[0] and a[1] <= b[1] and a[2] <= b[2]
+    return at_least and tuple(a) != tuple(b)
 
 
 def test_pareto_mode_writes_front(tone_dataset, tmp_path):
-    result = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run", n_trials=4, objective="pareto",
-                                  sampler="nsga2"))
-    assert result.pareto and all(r["feasible"] for r in result.pareto)
+    import csv
+
+    result = run_search(_settings(tone_dataset, _space(tmp_path), tmp_path / "run", n_trials=5, objective="pareto",
+                                  sampler="nsga2", seeds=False))
+    trials = open_study(result.run, result.study_name).trials
+    feasible = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs["feasible"]]
+    front = {t.number for t in feasible if not any(_dominates(o.values, t.values) for o in feasible)}
+    assert len(feasible) > len(front) >= 1  # the front leaves out at least one dominated trial
+    assert {r["number"] for r in result.pareto} == front
+    with (result.run.path / "pareto.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:5] == ["number", "model", "val_accuracy", "ram_bytes", "latency_ms"]
+    assert [(int(r["number"]), float(r["val_accuracy"]), int(r["ram_bytes"])) for r in rows] == [
+        (r["number"], r["val_accuracy"], r["ram_bytes"]) for r in result.pareto
+    ]
     assert (result.run.path / "pareto.png").read_bytes()[:4] == b"\x89PNG"
-    header = (result.run.path / "pareto.csv").read_text().splitlines()[0]
-    assert header.startswith("number,model,val_accuracy,ram_bytes,latency_ms")
     assert result.card is not None  # the hard limits still choose one deployable model
 
 
@@ -107,6 +133,7 @@ def _cli(*args, log):
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+@pytest.mark.slow  # real processes, minutes
 def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     args = ("search", str(tone_dataset), "--space", str(space), "--trials", "3", "--out", str(out), "--budget", "256KB",
@@ -148,8 +175,13 @@ def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     assert card["trial"] == best["number"]
 
 
+@pytest.mark.slow  # real processes, minutes
 def test_two_workers_share_one_study(tone_dataset, tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
     result = run_search(_settings(tone_dataset, _space(tmp_path, epochs=12), tmp_path / "run", n_trials=6, workers=2))
+    assert torch.get_num_threads() == threads  # the workers' share of the threads does not outlive the search
     study = open_study(result.run, result.study_name)
     numbers = sorted(t.number for t in study.trials)
     assert numbers == list(range(len(numbers))) and len(numbers) >= 6
@@ -160,6 +192,7 @@ def test_two_workers_share_one_study(tone_dataset, tmp_path):
     ]
 
 
+@pytest.mark.slow  # real processes, minutes
 def test_ctrl_c_ends_the_trial_writes_the_leaderboard_and_exits_130(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     process = _cli("search", str(tone_dataset), "--space", str(space), "--trials", "5", "--out", str(out),

@@ -7,24 +7,12 @@ from kwsauto.data import DatasetOptions
 from kwsauto.device import Budget
 from kwsauto.errors import BudgetError
 from kwsauto.search import SearchSettings, load_space, open_study, run_search
-
-SPACE = """
-features: {frame_stride_s: 0.02}
-model:
-  arch: {choices: [dscnn, mobilenetv1]}
-  width: {choices: [0.25, 1.0]}
-train:
-  epochs: 4
-  batch_size: 16
-  learning_rate: {float: [0.002, 0.01], log: true}
-"""
+from tests.conftest import write_tiny_space
 
 
 @pytest.fixture()
 def space_file(tmp_path):
-    path = tmp_path / "space.yaml"
-    path.write_text(SPACE)
-    return path
+    return write_tiny_space(tmp_path, epochs=4, widths=(0.25, 1.0), archs=("dscnn", "mobilenetv1"))
 
 
 def _settings(data, space, out, **kwargs):
@@ -112,6 +100,22 @@ def test_space_architecture_choices_cover_shapes(space_file):
 def test_dataset_options_reach_the_search(tone_dataset, space_file, tmp_path):
     result = run_search(_settings(tone_dataset, space_file, tmp_path / "kw", n_trials=1, dataset=DatasetOptions(keywords=("low",))))
     assert json.loads((result.run.path / "run.json").read_text())["labels"] == ["low", "unknown"]
+
+
+@pytest.mark.parametrize("seeds", [True, False])
+def test_default_space_queues_its_seeds_first_unless_no_seeds(tone_dataset, tmp_path, monkeypatch, seeds):
+    from optuna.trial import TrialState
+
+    import kwsauto.search._study
+    from kwsauto.search._enqueue import read_parameter_sets
+    from kwsauto.search._space import builtin_seeds
+
+    monkeypatch.setattr(kwsauto.search._study, "_optimize", lambda prepared, started: None)  # queue, train nothing
+    settings = SearchSettings(data=tone_dataset, space="default", out=tmp_path / "run", n_trials=2, seeds=seeds)
+    result = run_search(settings)
+    queued = [t.system_attrs["fixed_params"] for t in open_study(result.run, result.study_name).get_trials(states=(TrialState.WAITING,))]
+    expected = read_parameter_sets(builtin_seeds("default"), load_space("default")) if seeds else []
+    assert queued == expected and len(expected) in (0, 3)
 
 
 def test_time_limit_is_the_budget_and_a_cut_trial_is_not_complete(tone_dataset, tmp_path):

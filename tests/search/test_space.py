@@ -55,15 +55,12 @@ def test_unknown_space_name(tmp_path):
 def shipped(tmp_path, monkeypatch):
     """A stand-in for the shipped backbones: mobilenetv1_010 only, pretrained on 50x40 MFE."""
     from kwsauto.features import FeatureConfig
-    from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
     from kwsauto.models import _pretrained
+    from tests.conftest import TONE_FEATURES_CONFIG, save_random_backbone
 
-    features = FeatureConfig(kind="mfe", frame_length_s=0.02, frame_stride_s=0.02, n_filters=40)
-    net = create_model(ModelSpec("mobilenetv1", 0.1), 4, features.shape)
-    save_backbone_checkpoint(tmp_path / "mobilenetv1_010.safetensors", net.backbone, arch="mobilenetv1", width=0.1,
-                             features=features.to_dict(), labels=tuple("abcd"), recipe={})
+    save_random_backbone(tmp_path / "mobilenetv1_010.safetensors", labels=tuple("abcd"))
     monkeypatch.setattr(_pretrained, "PRETRAINED_DIR", tmp_path)
-    return features
+    return FeatureConfig(**TONE_FEATURES_CONFIG)
 
 
 def test_pretrained_trials_take_the_backbone_features_and_sample_finetuning(shipped):
@@ -115,3 +112,20 @@ def test_checkpoint_without_features_keeps_the_feature_search(tmp_path):
     config = space.sample(trial)
     assert config.model.name == "mobilenetv2_100" and config.model.pretrained.endswith("mobilenet_v2-b0353104.pth")
     assert "features.kind" in trial.params and "train.freeze_epochs" in trial.params
+
+
+def test_builtin_seeds_are_the_documented_recipes_of_the_default_space():
+    """MLPerf Tiny's DS-CNN on 49x10 MFCC and Edge Impulse's pretrained MobileNetV1 0.1 on 50x40 MFE."""
+    import optuna
+
+    from kwsauto.search._enqueue import read_parameter_sets
+    from kwsauto.search._space import builtin_seeds
+
+    space = load_space("default")
+    sets = read_parameter_sets(builtin_seeds("default"), space)  # names and values checked against the space
+    dscnn, mobilenet = (space.sample(optuna.trial.FixedTrial(params)) for params in sets)
+    assert (dscnn.model.arch, dscnn.model.width, dscnn.features.kind, dscnn.features.shape) == ("dscnn", 1.0, "mfcc",
+                                                                                                (1, 49, 10))
+    assert (mobilenet.model.arch, mobilenet.model.width, mobilenet.model.pretrained) == ("mobilenetv1", 0.1, True)
+    assert (mobilenet.features.kind, mobilenet.features.shape) == ("mfe", (1, 50, 40))
+    assert builtin_seeds("quick") is None or read_parameter_sets(builtin_seeds("quick"), load_space("quick"))

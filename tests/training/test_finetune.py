@@ -6,26 +6,19 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from kwsauto.data import load_dataset
 from kwsauto.errors import ConfigError
-from kwsauto.features import FeatureConfig, compute_features
-from kwsauto.models import ModelSpec, create_model, save_backbone_checkpoint
+from kwsauto.features import FeatureConfig
+from kwsauto.models import ModelSpec, create_model
 from kwsauto.training import TrainConfig, TrialConfig, fit
+from tests.conftest import TONE_FEATURES_CONFIG, save_random_backbone
 
-FEATURES = FeatureConfig(kind="mfe", frame_length_s=0.02, frame_stride_s=0.02, n_filters=40)
-
-
-@pytest.fixture(scope="module")
-def tone_features(tone_dataset):
-    return compute_features(load_dataset(tone_dataset), FEATURES)
+FEATURES = FeatureConfig(**TONE_FEATURES_CONFIG)
 
 
 @pytest.fixture(scope="module")
 def backbone_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "mobilenetv1_010.safetensors"
-    net = create_model(ModelSpec("mobilenetv1", 0.1), 7, FEATURES.shape)
-    save_backbone_checkpoint(path, net.backbone, arch="mobilenetv1", width=0.1, features=FEATURES.to_dict(),
-                             labels=tuple("abcdefg"), recipe={})
+    save_random_backbone(path, labels=tuple("abcdefg"))
     return path
 
 
