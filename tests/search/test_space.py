@@ -115,7 +115,8 @@ def test_checkpoint_without_features_keeps_the_feature_search(tmp_path):
 
 
 def test_builtin_seeds_are_the_documented_recipes_of_the_default_space():
-    """MLPerf Tiny's DS-CNN on 49x10 MFCC and Edge Impulse's pretrained MobileNetV1 0.1 on 50x40 MFE."""
+    """MLPerf Tiny's DS-CNN on 49x10 MFCC with the reference recipe (at width 1.0 and 1.5), and Edge Impulse's
+    pretrained MobileNetV1 0.1 on 50x40 MFE."""
     import optuna
 
     from kwsauto.search._enqueue import read_parameter_sets
@@ -123,9 +124,12 @@ def test_builtin_seeds_are_the_documented_recipes_of_the_default_space():
 
     space = load_space("default")
     sets = read_parameter_sets(builtin_seeds("default"), space)  # names and values checked against the space
-    dscnn, mobilenet = (space.sample(optuna.trial.FixedTrial(params)) for params in sets)
-    assert (dscnn.model.arch, dscnn.model.width, dscnn.features.kind, dscnn.features.shape) == ("dscnn", 1.0, "mfcc",
-                                                                                                (1, 49, 10))
+    dscnn, wide, mobilenet = (space.sample(optuna.trial.FixedTrial(params)) for params in sets)
+    for config, width in ((dscnn, 1.0), (wide, 1.5)):
+        assert (config.model.arch, config.model.width, config.features.kind, config.features.shape) == (
+            "dscnn", width, "mfcc", (1, 49, 10))
+        assert (config.train.optimizer, config.train.lr_schedule, config.train.learning_rate) == ("adamw", "onecycle",
+                                                                                                  0.003)
     assert (mobilenet.model.arch, mobilenet.model.width, mobilenet.model.pretrained) == ("mobilenetv1", 0.1, True)
     assert (mobilenet.features.kind, mobilenet.features.shape) == ("mfe", (1, 50, 40))
     assert builtin_seeds("quick") is None or read_parameter_sets(builtin_seeds("quick"), load_space("quick"))
