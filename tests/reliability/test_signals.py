@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from kwsauto._io import process_alive
 from kwsauto.search import RunFolder, open_study
-from tests.search.test_resilience import SPACE  # the same tiny space, with EPOCHS to fill in
+from tests.conftest import tiny_space  # the resilience tests' tiny space
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def small_data(tmp_path_factory) -> Path:
 def _start(data: Path, tmp: Path, *extra: str, log: str = "log") -> tuple[subprocess.Popen, Path]:
     space = tmp / "space.yaml"
     if not space.exists():
-        space.write_text(SPACE.replace("EPOCHS", "300"))
+        space.write_text(tiny_space(epochs=300, learning_rate=(0.0001, 0.01), early_stopping_patience=0))
     args = ["search", str(data), "--space", str(space), "--out", str(tmp / "run"), "--budget", "256KB",
             "--pruner", "none", "--study", "sig", *extra]
     out = tmp / log
@@ -70,7 +70,7 @@ def test_a_trial_stopped_mid_way_runs_again_with_its_parameters(small_data, tmp_
         stopped = open_study(RunFolder(tmp_path / "run"), "sig").trials[0]
         assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"]
 
-    (tmp_path / "space.yaml").write_text(SPACE.replace("EPOCHS", "2"))  # resume quickly: same space, fewer epochs
+    (tmp_path / "space.yaml").write_text(tiny_space(epochs=2, learning_rate=(0.0001, 0.01), early_stopping_patience=0))  # resume quickly: same space, fewer epochs
     again, log2 = _start(small_data, tmp_path, "--trials", "1", log="log2")
     assert again.wait(timeout=400) == 0, log2.read_text()
     study = open_study(RunFolder(tmp_path / "run"), "sig")
