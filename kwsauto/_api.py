@@ -17,7 +17,7 @@ from kwsauto.export._predict import Prediction, predict_files
 from kwsauto.features import compute_features
 from kwsauto.search import ModelCard, Run, SearchResult, SearchSettings, TrialListener
 from kwsauto.search import run_search as _run_search
-from kwsauto.training import TrainResult, TrialConfig, fit, load_expert
+from kwsauto.training import HardwareRequest, TrainResult, TrialConfig, fit, load_expert, resolve_hardware
 
 __all__ = ["run_search", "train", "load_run", "export_run", "predict", "load_trial_config", "TrainOutcome"]
 
@@ -73,17 +73,19 @@ def train(
     cache_dir: Path | None = None,
     listener=None,
     verbose: bool = False,
+    hardware: HardwareRequest | None = None,
 ) -> TrainOutcome:
-    """One training run without a search; the result carries test-split metrics."""
+    """One training run without a search; the result carries test-split metrics and where it trained."""
     config = config or TrialConfig()
+    hw = resolve_hardware(hardware)  # before any decoding: a missing GPU is reported at once
     if data is None:
         from kwsauto.data.demo import ensure_demo_dataset
 
         data = ensure_demo_dataset(cache_dir)
     index = load_dataset(data, dataset)
-    features = compute_features(index, config.features, cache_dir=cache_dir)
+    features = compute_features(index, config.features, cache_dir=cache_dir, device=hw.device)
     with quiet(not verbose):
-        result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True)
+        result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True, hardware=hw)
     return TrainOutcome(index, config, result)
 
 

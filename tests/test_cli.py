@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from rich.console import Console
 
 from kwsauto.cli import main
@@ -34,6 +35,9 @@ def run_cli(*argv, capsys=None):
         (["pretrain", "--model", "mobilenetv1_01"], "Unknown model 'mobilenetv1_01' (did you mean 'mobilenetv1_010'?)"),
         (["pretrain", "--features", "kind=mfc"], "Feature kind must be one of"),
         (["pretrain", "--features", "n_filter=32"], "Unknown feature parameter 'n_filter' (did you mean 'n_filters'?)"),
+        (["search", "--accelerator", "gpus"], "--accelerator must be one of auto, cpu, gpu, but got 'gpus' (did you mean"),
+        (["train", "--accelerator", "cpu", "--precision", "16-mixed"], "--precision 16-mixed needs a GPU"),
+        (["pretrain", "--model", "mobilenetv1_025", "--accelerator", "cpu", "--precision", "fp16"], "--precision must be one of"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_code_2(argv, message, capsys):
@@ -42,6 +46,15 @@ def test_user_errors_are_one_line_with_exit_code_2(argv, message, capsys):
     assert code == 2
     assert message in err.replace("\n", " ")
     assert "Traceback" not in err and len(err.splitlines()) <= 3  # one message, wrapped at most by the terminal
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="this machine has a GPU")
+@pytest.mark.parametrize("command", ["search", "train", "pretrain"])
+def test_accelerator_gpu_without_one_exits_2_before_any_work(command, tmp_path, capsys):
+    code, _ = run_cli(command, "--accelerator", "gpu", *(["--out", str(tmp_path / "out")] if command != "train" else []))
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and "--accelerator is gpu, but torch sees no GPU" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_unwritable_output_folder_is_caught_before_training(tone_dataset, tmp_path, capsys):

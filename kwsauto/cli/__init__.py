@@ -21,7 +21,7 @@ from kwsauto import __version__
 from kwsauto._interrupt import exit_code_of, raising_on_stop_signals
 from kwsauto._redact import redact
 from kwsauto.cli._models import cmd_devices, cmd_firmware, cmd_models, cmd_predict, cmd_profile
-from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options
+from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_options, add_hardware_options
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
 from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
 from kwsauto.cli._runs import cmd_export, cmd_leaderboard, cmd_search, cmd_train
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pretrained", help="backbone checkpoint every trial starts from (a `kwsauto pretrain` .safetensors, "
                    "a torch state dict, or 'imagenet' for torchvision's MobileNetV2 file); pins its model and features")
     add_dataset_options(s)
+    add_hardware_options(s)
 
     t = sub.add_parser("train", help="train one configuration, print test accuracy and the confusion matrix")
     t.add_argument("data", nargs="?", type=Path, help="dataset folder (default: the built-in demo dataset)")
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pretrained", nargs="?", const=True, default=None,
                    help="start from the shipped backbone of the config's model, or from this checkpoint file")
     add_dataset_options(t)
+    add_hardware_options(t)
 
     lb = sub.add_parser("leaderboard", help="reprint a search's leaderboard from its study")
     lb.add_argument("run_dir", type=Path)

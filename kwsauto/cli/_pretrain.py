@@ -7,6 +7,8 @@ import shlex
 
 from rich.console import Console
 
+from kwsauto.cli._options import add_hardware_options, hardware_request
+
 
 def add_pretrain_parser(sub) -> None:
     p = sub.add_parser("pretrain", help="pretrain backbones on a synthetic English word corpus (plus your datasets)")
@@ -22,6 +24,7 @@ def add_pretrain_parser(sub) -> None:
     p.add_argument("--voices", type=int, default=80, help="synthetic voices in the corpus (default 80)")
     p.add_argument("--no-corpus", action="store_true", help="pretrain on the given datasets only")
     p.add_argument("--seed", type=int, default=0)
+    add_hardware_options(p)
 
 
 def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
@@ -47,6 +50,7 @@ def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
         learning_rate=args.lr,
         batch_size=args.batch_size,
         seed=args.seed,
+        hardware=hardware_request(args),
     )
     command = shlex.join(["kwsauto", *args.argv])
 

@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.markup import escape
 
-from kwsauto.cli._options import dataset_options
+from kwsauto.cli._options import dataset_options, hardware_request
 
 
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
@@ -45,6 +45,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         seeds=not args.no_seeds,
         dataset=dataset_options(args),
         **{name: value for name, value in given.items() if value is not None},  # the rest: SearchSettings' defaults
+        hardware=hardware_request(args),
     )
     if args.data is None:
         console.print("[dim]No data folder given: the built-in demo dataset (synthetic espeak-ng voices) and the quick "
@@ -82,7 +83,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         acc = metrics.get("val_acc")
         console.print(f"  epoch {epoch + 1}/{max_epochs}  val acc {100 * acc:.1f}%" if acc is not None else "")
 
-    outcome = train(args.data, config, expert=args.expert, dataset=dataset_options(args), listener=on_epoch)
+    outcome = train(args.data, config, expert=args.expert, dataset=dataset_options(args), listener=on_epoch,
+                    hardware=hardware_request(args))
     result = outcome.result
     metrics = result.test.to_dict()
     console.print(class_metrics_table(metrics, title="Test split, per class"))
@@ -90,7 +92,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     demo = " (synthetic demo voices)" if args.data is None else ""
     console.print(
         f"[bold]test accuracy {100 * result.test.accuracy:.1f}%[/]{demo} · validation {100 * result.val_accuracy:.1f}% "
-        f"(best epoch {result.best_epoch + 1} of {result.epochs_run}) · {result.seconds:.0f}s"
+        f"(best epoch {result.best_epoch + 1} of {result.epochs_run}) · {result.seconds:.0f}s "
+        f"on {result.hardware.label} ({result.hardware.name}, precision {result.hardware.precision})"
     )
     return 0
 

@@ -41,9 +41,17 @@ class FeatureSet:
 
 
 def compute_features(
-    index: ClipIndex, config: FeatureConfig, *, cache_dir: Path | None = None, batch_size: int = 256
+    index: ClipIndex,
+    config: FeatureConfig,
+    *,
+    cache_dir: Path | None = None,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
 ) -> FeatureSet:
-    """Decode (cached) and featurize (cached) every clip of ``index``."""
+    """Decode (cached) and featurize (cached) every clip of ``index``; the features are computed on ``device``.
+
+    The cache does not depend on the device: a GPU's features differ from the CPU's by float rounding only.
+    """
     cache_dir = cache_dir or default_cache_dir()
     wave_key = content_key(index.clips, config.sample_rate_hz, config.window_samples)
     waves = load_waves(
@@ -61,8 +69,10 @@ def compute_features(
         except Exception:
             _LOGGER.warning("Ignoring unreadable cache file %s", feat_path)
     if features is None or features.shape[0] != waves.shape[0]:
-        extractor = FeatureExtractor(config)
-        features = torch.cat([extractor(waves[i : i + batch_size]) for i in range(0, len(waves), batch_size)])
+        extractor = FeatureExtractor(config).to(device)
+        features = torch.cat(
+            [extractor(waves[i : i + batch_size].to(device)).cpu() for i in range(0, len(waves), batch_size)]
+        )  # [n, 1, frames, coeffs]
         atomic_torch_save(features, feat_path)
     label_ids = torch.tensor([index.labels.index(c.label) for c in index.clips], dtype=torch.long)
     splits = {}

@@ -18,7 +18,11 @@ __all__ = ["pretraining_features"]
 
 
 def pretraining_features(
-    corpus: CorpusSpec | None, datasets: tuple[Path, ...], config: FeatureConfig, cache_dir: Path | None = None
+    corpus: CorpusSpec | None,
+    datasets: tuple[Path, ...],
+    config: FeatureConfig,
+    cache_dir: Path | None = None,
+    device: torch.device | str = "cpu",
 ) -> tuple[FeatureSet, list[dict]]:
     """The merged feature set and, per source, a description of what went in (for the recipe)."""
     parts: list[tuple[str, FeatureSet]] = []
@@ -26,11 +30,11 @@ def pretraining_features(
     if corpus is not None:
         root = ensure_word_corpus(corpus, cache_dir)
         index = load_dataset(root, DatasetOptions(val_fraction=0.1, test_fraction=0.0))
-        parts.append(("", compute_features(index, config, cache_dir=cache_dir)))
+        parts.append(("", compute_features(index, config, cache_dir=cache_dir, device=device)))
         sources.append(_describe(corpus.describe(), index))
     for path in datasets:
         index = load_dataset(path)
-        parts.append((f"{Path(path).name}/", compute_features(index, config, cache_dir=cache_dir)))
+        parts.append((f"{Path(path).name}/", compute_features(index, config, cache_dir=cache_dir, device=device)))
         sources.append(_describe(f"{path} (train and validation splits; test split left out)", index))
     if not parts:
         raise ValueError("Nothing to pretrain on: give a corpus, a dataset, or both.")

@@ -27,7 +27,16 @@ from kwsauto.features import FeatureConfig, FeatureSet
 from kwsauto.models import ModelSpec, load_backbone_checkpoint, resolve, save_backbone_checkpoint
 from kwsauto.models._checkpoint import load_canonical_state_dict
 from kwsauto.pretrain._corpus import pretraining_features
-from kwsauto.training import AugmentConfig, ExpertHooks, TrainConfig, TrialConfig, evaluate, fit
+from kwsauto.training import (
+    AugmentConfig,
+    ExpertHooks,
+    HardwareRequest,
+    TrainConfig,
+    TrialConfig,
+    evaluate,
+    fit,
+    resolve_hardware,
+)
 
 __all__ = ["PRETRAIN_FEATURES", "PretrainResult", "PretrainSettings", "pretrain"]
 
@@ -55,6 +64,7 @@ class PretrainSettings:
     learning_rate: float = 0.005
     batch_size: int = 64
     seed: int = 0
+    hardware: HardwareRequest = field(default_factory=HardwareRequest)  # where to train; not part of the recipe's plan
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -97,8 +107,11 @@ def pretrain(
     listener: Callable[[int, int, dict[str, float]], None] | None = None,
 ) -> list[PretrainResult]:
     """Pretrain every model of ``settings`` in turn; ``command`` (the CLI line) goes into each recipe."""
+    hardware = resolve_hardware(settings.hardware)
     settings.out.mkdir(parents=True, exist_ok=True)
-    features, sources = pretraining_features(settings.corpus, settings.datasets, settings.features, cache_dir)
+    features, sources = pretraining_features(
+        settings.corpus, settings.datasets, settings.features, cache_dir, device=hardware.device
+    )
     results = []
     for name in settings.models:
         entry = resolve(name)
@@ -113,7 +126,7 @@ def pretrain(
             continue
         if on_model_start is not None:
             on_model_start(name)
-        result = fit(features, config, hooks=ExpertHooks(scheduler=_cosine), listener=listener)
+        result = fit(features, config, hooks=ExpertHooks(scheduler=_cosine), listener=listener, hardware=hardware)
         save_backbone_checkpoint(
             path,
             result.model.backbone,
@@ -137,6 +150,7 @@ def pretrain(
             "made": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
             "torch": torch.__version__,
+            "hardware": hardware.to_dict(),
         }
         atomic_write_text(recipe_path, json.dumps(recipe, indent=2) + "\n")
         _LOGGER.info("%s: validation accuracy %.3f -> %s", name, result.val_accuracy, path)

@@ -48,7 +48,8 @@ def leaderboard_table(
 ) -> Table:
     """Top trials, then the infeasible ones with the limit they broke and by how much.
 
-    ``compact`` (for terminals under ~110 columns) drops the flash and time columns.
+    ``compact`` (for terminals under ~110 columns) drops the flash and time columns. A "device" column says where
+    each trial trained once any trained off the CPU (``cpu``, ``cuda:1``, ``mps``).
     """
     table = Table(title=Text(title), box=box.SIMPLE_HEAVY, header_style="bold", pad_edge=False)
     columns = [
@@ -61,8 +62,11 @@ def leaderboard_table(
         ("flash", "right"),
         ("latency", "right"),
         ("time", "right"),
+        ("device", "left"),
         ("note", "left"),
     ]
+    if all(r.get("device") in (None, "cpu") for r in rows):
+        columns.remove(("device", "left"))
     if compact:
         columns = [c for c in columns if c[0] not in ("flash", "time")]
     for name, justify in columns:
@@ -94,6 +98,7 @@ def leaderboard_table(
             "flash": _fmt_bytes(row.get("flash_bytes")),
             "latency": "" if row.get("latency_ms") is None else f"{row['latency_ms']:.0f} ms",
             "time": "" if row.get("seconds") is None else f"{row['seconds']:.0f}s",
+            "device": row.get("device") or "",
             "note": Text(note[:120], style="dim"),
         }
         table.add_row(*(cells[name] for name, _ in columns))

@@ -48,6 +48,7 @@ from kwsauto.search._records import (
     CardVerification,
     ModelCard,
     RunSettings,
+    TrialRecord,
 )
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.training import TrialConfig, classification_metrics, evaluate, predict
@@ -192,6 +193,7 @@ def _write_export(
             speakers={s: len(index.speakers(s)) for s in ("train", "val", "test")},
         ),
         files={f.key: f.name for name in formats for f in EXPORT_FORMATS[name]},
+        hardware=TrialRecord.of(trial).hardware,  # where the trial trained: accelerator, device, precision
     )
     run.write_card(card, out / "card.json")
     return card

@@ -37,6 +37,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "seconds": round(r.seconds, 2) if r.seconds is not None else None,
         "epochs_run": r.epochs_run,
         "error": r.error,
+        "device": r.hardware.device if r.hardware else None,  # where it trained: cpu, cuda:1, mps
         "params": trial.params,
     }
 

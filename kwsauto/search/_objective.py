@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from kwsauto.features import FeatureConfig, FeatureSet, compute_features
 from kwsauto.search._feasibility import check_trial
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import SearchSpace
-from kwsauto.training import ExpertHooks, TrainResult, TrialConfig, evaluate, fit
+from kwsauto.training import ExpertHooks, Hardware, TrainResult, TrialConfig, evaluate, fit, resolve_hardware
 
 __all__ = ["Objective", "TrialListener", "METRICS", "PARETO_COSTS"]
 
@@ -57,13 +57,16 @@ class Objective:
     prune: bool = True
     weights_in_storage: bool = False  # distributed: other machines must be able to export this trial
     precheck: bool = True  # False trains infeasible models too (only to measure what the pre-check saves)
+    hardware: Hardware = field(default_factory=resolve_hardware)  # this process' device: features and training
 
     def __post_init__(self) -> None:
         self._features: dict[FeatureConfig, FeatureSet] = {}
 
     def features(self, config: FeatureConfig) -> FeatureSet:
         if config not in self._features:
-            self._features = {config: compute_features(self.index, config, cache_dir=self.cache_dir)}
+            self._features = {
+                config: compute_features(self.index, config, cache_dir=self.cache_dir, device=self.hardware.device)
+            }
         return self._features[config]
 
     def _values(self, score: float, footprint: Footprint) -> float | tuple[float, ...]:
@@ -93,7 +96,8 @@ class Objective:
     def _train_anyway(self, trial: optuna.Trial, config: TrialConfig, footprint: Footprint) -> None:
         """Without the pre-check, an infeasible model is trained before it is found out (the time is wasted)."""
         started = time.perf_counter()
-        fit(self.features(config.features), config, hooks=self.hooks, callbacks=self._deadline_callbacks())
+        fit(self.features(config.features), config, hooks=self.hooks, callbacks=self._deadline_callbacks(),
+            hardware=self.hardware)
         trial.set_user_attr("wasted_seconds", time.perf_counter() - started)
 
     def _deadline_callbacks(self) -> list[Any]:
@@ -104,6 +108,7 @@ class Objective:
         return [Deadline(self.deadline)]
 
     def _train(self, trial: optuna.Trial, config: TrialConfig, footprint: Footprint, started: float):
+        trial.set_user_attr("hardware", self.hardware.to_dict())  # where it ran: the leaderboard's "device"
         self.listener.on_trial_start(trial.number, config, footprint)
 
         def on_epoch(epoch: int, max_epochs: int, metrics: dict[str, float]) -> None:
@@ -120,7 +125,7 @@ class Objective:
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor="val_acc"))
         features = self.features(config.features)
         try:
-            result = fit(features, config, hooks=self.hooks, listener=on_epoch, callbacks=callbacks)
+            result = fit(features, config, hooks=self.hooks, listener=on_epoch, callbacks=callbacks, hardware=self.hardware)
         except optuna.TrialPruned:
             trial.set_user_attr("seconds", time.perf_counter() - started)
             self.listener.on_trial_end(trial.number, None, "pruned")

@@ -27,6 +27,7 @@ __all__ = [
     "CardFootprint",
     "CardMetrics",
     "CardVerification",
+    "HardwareRecord",
     "ModelCard",
     "RunSettings",
     "TrialRecord",
@@ -50,6 +51,19 @@ def _read(cls: Any, path: Path, what: str) -> Any:
     except TypeError as exc:  # a required field missing: the file was cut or edited by hand
         missing = str(exc).split("argument", 1)[-1].lstrip("s: ")
         raise ConfigError(f"{path} is not a complete {what} (missing {missing}); restore it, or run again.") from None
+
+
+@dataclass(frozen=True)
+class HardwareRecord:
+    """Where training ran: ``accelerator`` (``cuda``, ``mps``, ``cpu``), ``device`` (``cuda:1``), its name, precision.
+
+    The fields of :meth:`kwsauto.training.Hardware.to_dict`, as a trial's ``hardware`` attribute holds them.
+    """
+
+    accelerator: str
+    device: str
+    name: str
+    precision: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,9 @@ class RunSettings:
     dataset: DatasetOptions = field(default_factory=DatasetOptions)
     labels: tuple[str, ...] = ()
     split_source: str | None = None
+    accelerator: str = "auto"  # as asked (--accelerator, --precision); each trial records where it ran
+    precision: str = "32"
+    hardware: HardwareRecord | None = None  # what the main process resolved them to
 
     # which settings must match to resume a study: the others may change between sessions
     RESUME_KEYS = ("data", "budget", "device", "space", "dataset", "objective", "metric")
@@ -176,6 +193,7 @@ class ModelCard:
     files: dict[str, str]
     verification: CardVerification | None = None
     frontend: CardFrontend | None = None
+    hardware: HardwareRecord | None = None  # where the chosen trial trained
     schema: int = CARD_SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,6 +203,8 @@ class ModelCard:
             del raw["frontend"]
         else:  # only what was measured
             raw["frontend"] = {k: v for k, v in raw["frontend"].items() if v is not None}
+        if raw["hardware"] is None:  # written only when the trial recorded where it trained
+            del raw["hardware"]
         return {"kwsauto_card": raw.pop("schema"), **raw}
 
     @classmethod
@@ -228,6 +248,7 @@ class TrialRecord:
     seconds: float | None = None
     epochs_run: int | None = None
     error: str | None = None
+    hardware: HardwareRecord | None = None  # where it trained (None: never trained)
 
     @property
     def trained(self) -> bool:
@@ -261,4 +282,5 @@ class TrialRecord:
             seconds=attrs.get("seconds"),
             epochs_run=attrs.get("epochs_run", attrs.get("last_epoch")),
             error=attrs.get("error"),
+            hardware=from_dict(HardwareRecord, attrs["hardware"], "trial hardware field") if attrs.get("hardware") else None,
         )

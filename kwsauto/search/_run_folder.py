@@ -48,6 +48,7 @@ LEADERBOARD_COLUMNS = (
     "params_count",
     "seconds",
     "epochs_run",
+    "device",
     "error",
     "params",
 )

@@ -17,7 +17,7 @@ from typing import Any
 
 import optuna
 
-from kwsauto._serial import check_choice
+from kwsauto._serial import check_choice, from_dict
 from kwsauto._interrupt import exit_code_of, raising_on_stop_signals
 from kwsauto._redact import redact
 from kwsauto.data import DatasetOptions, load_dataset
@@ -30,7 +30,7 @@ from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
-from kwsauto.search._records import ModelCard, RunSettings
+from kwsauto.search._records import HardwareRecord, ModelCard, RunSettings
 from kwsauto.search._quiet_logs import quiet_failed_trial_logs
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
@@ -42,7 +42,7 @@ from kwsauto.search._storage import (
     owner_tag,
     retry_interrupted,
 )
-from kwsauto.training import TrialConfig, load_expert
+from kwsauto.training import Hardware, HardwareRequest, TrialConfig, load_expert, resolve_hardware
 
 __all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLERS", "PRUNERS", "OBJECTIVES"]
 
@@ -86,6 +86,7 @@ class SearchSettings:
     precheck: bool = True  # benchmarks only: False trains infeasible trials to show the time the pre-check saves
     seeds: bool = True  # a built-in space's known-good configurations (search_spaces/seeds/) run first
     pretrained: str | None = None  # a checkpoint every trial starts from (pins architecture, width, features)
+    hardware: HardwareRequest = field(default_factory=HardwareRequest)  # each worker its own GPU when there are several
 
     def __post_init__(self) -> None:
         for name, valid in (("sampler", SAMPLERS), ("pruner", PRUNERS), ("objective", OBJECTIVES), ("metric", METRICS)):
@@ -154,7 +155,7 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> RunSettings:
+def _settings_record(settings: SearchSettings, data: Path, demo: bool, hardware: Hardware) -> RunSettings:
     return RunSettings(
         data=str(data),
         demo=demo,
@@ -174,6 +175,9 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool) -> RunSet
         pretrained=settings.pretrained,
         storage=redact(settings.storage) if settings.storage else None,
         dataset=settings.dataset,
+        accelerator=settings.hardware.accelerator,
+        precision=settings.hardware.precision,
+        hardware=from_dict(HardwareRecord, hardware.to_dict(), "hardware field"),
     )
 
 
@@ -186,8 +190,11 @@ class _Prepared:
     record: RunSettings
 
 
-def _prepare(settings: SearchSettings, listener: TrialListener, started: float, *, first: bool) -> _Prepared:
+def _prepare(
+    settings: SearchSettings, listener: TrialListener, started: float, *, first: bool, worker: int = 0
+) -> _Prepared:
     device = get_device(settings.device)
+    hardware = resolve_hardware(settings.hardware, worker=worker)
     space = load_space(settings.resolved_space())
     if settings.pretrained is not None:
         space = space.with_checkpoint(settings.pretrained)
@@ -202,7 +209,7 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
         data = Path(settings.data)
     index = load_dataset(data, settings.dataset)
     run = RunFolder(Path(settings.out or Path("runs") / study_name)).prepare()
-    record = _settings_record(settings, data, demo)
+    record = _settings_record(settings, data, demo, hardware)
     if first:
         _check_resume(run, record)
         ensure_space_can_fit(space.architecture_choices(), index.labels, device, settings.budget)
@@ -210,14 +217,16 @@ def _prepare(settings: SearchSettings, listener: TrialListener, started: float, 
             _check_checkpoint_fits(space.architecture_choices()[0], len(index.labels))
         run.write_settings(replace(record, labels=tuple(index.labels), split_source=index.split_source))
         # Decode every clip now, so an unreadable file stops the search before the first trial.
-        compute_features(index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir)
+        compute_features(
+            index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir, device=hardware.device
+        )
     study = open_study(run, study_name, _sampler(settings), storage=settings.storage, pareto=settings.objective == "pareto")
     study.pruner = _pruner(settings)
     deadline = _trials_deadline(settings, started)
     objective = Objective(
         space, index, device, settings.budget, run, hooks, listener, deadline, settings.cache_dir,
         metric=settings.metric, pareto=settings.objective == "pareto", prune=settings.pruner != "none",
-        weights_in_storage=settings.storage is not None, precheck=settings.precheck,
+        weights_in_storage=settings.storage is not None, precheck=settings.precheck, hardware=hardware,
     )
     return _Prepared(settings, run, study, objective, record)
 
@@ -346,7 +355,7 @@ def _stop_workers(workers: list[multiprocessing.Process], grace_s: float = 2.0) 
 
 
 def _start_workers(settings: SearchSettings, n: int) -> list[multiprocessing.Process]:
-    """``n`` more trial processes sharing the study; torch threads split between all workers."""
+    """``n`` more trial processes sharing the study; torch threads split between all workers, GPUs round-robin."""
     if n <= 0:
         return []
     import torch
@@ -356,7 +365,9 @@ def _start_workers(settings: SearchSettings, n: int) -> list[multiprocessing.Pro
     context = multiprocessing.get_context("spawn")
     # each worker samples with its own seed, or two fresh workers would propose the same first configurations
     processes = [
-        context.Process(target=_worker_main, args=(replace(settings, seed=settings.seed + i + 1), threads), daemon=False)
+        context.Process(
+            target=_worker_main, args=(replace(settings, seed=settings.seed + i + 1), threads, i + 1), daemon=False
+        )
         for i in range(n)
     ]
     for process in processes:
@@ -364,8 +375,8 @@ def _start_workers(settings: SearchSettings, n: int) -> list[multiprocessing.Pro
     return processes
 
 
-def _worker_main(settings: SearchSettings, threads: int) -> None:
-    """A worker process: the same study, its own trials, log lines instead of progress bars."""
+def _worker_main(settings: SearchSettings, threads: int, worker: int) -> None:
+    """A worker process: the same study, its own trials (on its own GPU when there are several), log lines."""
     import torch
 
     torch.set_num_threads(threads)
@@ -374,7 +385,7 @@ def _worker_main(settings: SearchSettings, threads: int) -> None:
     started = time.monotonic()
     try:
         with raising_on_stop_signals():  # the main process stops its workers with SIGTERM: end like Ctrl-C
-            prepared = _prepare(replace(settings, enqueue=None), _LogListener(), started, first=False)
+            prepared = _prepare(replace(settings, enqueue=None), _LogListener(), started, first=False, worker=worker)
             _optimize(prepared, started)
     except KeyboardInterrupt:
         pass

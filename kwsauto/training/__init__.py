@@ -7,12 +7,30 @@ from kwsauto.training._config import LEVELS, AugmentConfig, TrainConfig, TrialCo
 from kwsauto.training._datamodule import KwsDataModule
 from kwsauto.training._expert import HOOK_NAMES, ExpertHooks, load_expert
 from kwsauto.training._finetune import BackboneFreeze
+from kwsauto.training._hardware import (
+    ACCELERATORS,
+    PRECISIONS,
+    Available,
+    Hardware,
+    HardwareRequest,
+    available_hardware,
+    gpu_for_worker,
+    resolve_hardware,
+)
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
 from kwsauto.training._module import KwsLightningModule
 from kwsauto.training._progress import EpochListener, EpochReporter
 from kwsauto.training._train import TrainResult, evaluate, fit
 
 __all__ = [
+    "ACCELERATORS",
+    "PRECISIONS",
+    "Available",
+    "Hardware",
+    "HardwareRequest",
+    "available_hardware",
+    "gpu_for_worker",
+    "resolve_hardware",
     "HOOK_NAMES",
     "LEVELS",
     "AugmentConfig",

@@ -23,6 +23,7 @@ from kwsauto.training._datamodule import KwsDataModule
 from kwsauto.training._early_stopping import SmoothedEarlyStopping
 from kwsauto.training._expert import ExpertHooks
 from kwsauto.training._finetune import BackboneFreeze
+from kwsauto.training._hardware import Hardware, resolve_hardware
 from kwsauto.training._metrics import ClassMetrics, classification_metrics, predict
 from kwsauto.training._module import KwsLightningModule
 from kwsauto.training._precise_bn import STEPS_NEEDING_PRECISE_BN, PreciseBatchNorm
@@ -44,6 +45,7 @@ class TrainResult:
     seconds: float
     history: tuple[dict[str, float], ...] = field(default=())
     test: ClassMetrics | None = None
+    hardware: Hardware = field(default_factory=Hardware)  # where it trained (the model is back on the CPU)
 
 
 @contextlib.contextmanager
@@ -77,15 +79,18 @@ def fit(
     evaluate_test: bool = False,
     model: KwsNet | None = None,
     restore_best: bool = True,
+    hardware: Hardware | None = None,
 ) -> TrainResult:
     """Train ``config``'s model on ``features``' train split, early-stopped on a smoothed validation loss.
 
     ``listener`` sees every epoch's metrics; ``callbacks`` join the trainer (a pruning callback, say).
     ``restore_best=False`` keeps the last epoch's weights (a refit, whose validation clips are training data).
+    ``hardware``: where to train (default: ``auto``, a GPU when torch sees one); the returned model is on the CPU.
     """
     if config.features != features.config:
         raise ValueError("The feature set was computed with another FeatureConfig than the trial's.")
     started = time.perf_counter()
+    hardware = hardware or resolve_hardware()
     pl.seed_everything(config.train.seed, workers=True, verbose=False)
     hooks = hooks or ExpertHooks()
     data = KwsDataModule(features, config.train)
@@ -108,8 +113,7 @@ def fit(
     if hooks.callbacks is not None:
         all_callbacks += list(hooks.callbacks())
     trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
+        **hardware.trainer_kwargs(),
         max_epochs=config.train.epochs,
         callbacks=all_callbacks,
         logger=False,
@@ -129,7 +133,7 @@ def fit(
             interrupted.append(signal.SIGTERM)
     if interrupted:
         raise Interrupted(interrupted[-1])  # after the trainer stopped cleanly: the caller decides what it means
-    trained = module.model.to(memory_format=torch.contiguous_format).eval()
+    trained = module.model.cpu().to(memory_format=torch.contiguous_format).eval()
     return TrainResult(
         model=trained,
         val_accuracy=best.best_score,
@@ -138,4 +142,5 @@ def fit(
         seconds=time.perf_counter() - started,
         history=tuple(reporter.history),
         test=evaluate(trained, features, "test") if evaluate_test else None,
+        hardware=hardware,
     )

@@ -7,6 +7,7 @@ from kwsauto.data import DatasetOptions
 from kwsauto.device import Budget
 from kwsauto.errors import BudgetError
 from kwsauto.search import SearchSettings, load_space, open_study, run_search
+from kwsauto.training import resolve_hardware
 from tests.conftest import write_tiny_space
 
 
@@ -59,8 +60,14 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     assert {r["number"] for r in board} == set(range(len(rows)))
     header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
     for column in ("number", "state", "val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms",
-                   "feasible", "failed_limit", "seconds", "params"):
+                   "feasible", "failed_limit", "seconds", "device", "params"):
         assert column in header
+    # where it ran: run.json for the invocation, each trained trial in the leaderboard, the chosen one in the card
+    here = resolve_hardware().to_dict()
+    ran = json.loads((out / "run.json").read_text())
+    assert (ran["accelerator"], ran["precision"], ran["hardware"]) == ("auto", "32", here)
+    assert all(r["device"] == here["device"] for r in trained) and all(r["device"] is None for r in infeasible)
+    assert card["hardware"] == here and card["hardware"]["precision"] == "32"
     assert not list(out.rglob("*.tmp"))  # atomic writes leave no temp files
 
     # the same command again resumes: numbering continues, finished trials are kept
