@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from kwsauto.device import Budget
 from kwsauto.errors import ConfigError
 from kwsauto.search import RunFolder, SearchSettings, open_study, run_search
+from kwsauto.training import resolve_hardware
 from tests.conftest import write_tiny_space
 
 
@@ -187,6 +188,9 @@ def test_two_workers_share_one_study(tone_dataset, tmp_path):
     assert numbers == list(range(len(numbers))) and len(numbers) >= 6
     owners = {t.user_attrs.get("owner") for t in study.trials}
     assert len(owners) == 2  # both processes ran trials
+    # each trained trial says where it ran (here the CPU: no GPU to share out; gpu_for_worker decides with GPUs)
+    trained = [t for t in study.trials if t.user_attrs.get("feasible")]
+    assert {t.user_attrs["hardware"]["device"] for t in trained} == {resolve_hardware().label}
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials), [
         (t.number, t.state, t.user_attrs.get("error")) for t in study.trials
     ]

@@ -1,0 +1,23 @@
+import io
+
+from rich.console import Console
+
+from kwsauto.report import leaderboard_table
+
+
+def _render(rows) -> str:
+    out = io.StringIO()
+    Console(file=out, width=160).print(leaderboard_table(rows))
+    return out.getvalue()
+
+
+def _row(number: int, device: str | None) -> dict:
+    return {"number": number, "state": "complete", "val_accuracy": 0.9, "model": "dscnn 49x10", "ram_bytes": 30_000,
+            "seconds": 12.0, "device": device}
+
+
+def test_device_column_appears_once_a_trial_ran_off_the_cpu():
+    assert "device" not in _render([_row(0, "cpu"), _row(1, None)])
+    text = _render([_row(0, "cuda:0"), _row(1, "cuda:1"), _row(2, "cpu")])
+    header = next(line for line in text.splitlines() if "state" in line)
+    assert "device" in header and "cuda:1" in text and "cuda:0" in text
