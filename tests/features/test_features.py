@@ -110,3 +110,22 @@ def test_features_are_cached_and_recomputed_on_change(tmp_path):
     compute_features(load_dataset(root), config, cache_dir=cache)
     assert len(list((cache / "features").glob("*.pt"))) == 3
     assert len(list((cache / "waves").glob("*.pt"))) == 2  # the changed file was decoded again
+
+
+def test_a_half_written_cache_is_detected_and_redone_never_read(tmp_path):
+    """A file cut short (a killed process, a full disk) is recomputed and rewritten, not trusted."""
+    root = write_tone_dataset(tmp_path / "d", speakers=5, reps=1)
+    cache = tmp_path / "cache"
+    config = FeatureConfig(frame_stride_s=0.02)
+    first = compute_features(load_dataset(root), config, cache_dir=cache)
+    files = [*(cache / "waves").glob("*.pt"), *(cache / "features").glob("*.pt")]
+    sizes = {f: f.stat().st_size for f in files}
+    assert len(files) == 2
+    for f in files:
+        f.write_bytes(f.read_bytes()[: sizes[f] // 2])
+    again = compute_features(load_dataset(root), config, cache_dir=cache)
+    for split in ("train", "val", "test"):
+        assert torch.equal(first[split].features, again[split].features)
+        assert torch.equal(first[split].waves, again[split].waves)
+    assert {f: f.stat().st_size for f in files} == sizes  # rewritten whole
+
