@@ -5,6 +5,7 @@ each after a warm-up epoch, best of ``--repeats`` timed epochs. Uses real speech
 there, else the demo dataset.
 
     python benchmarks/train_throughput.py [--data ../shared/data/arabic-speech-commands] [--model mobilenetv1_025]
+        [--accelerator auto|cpu|gpu] [--precision 32|16-mixed|bf16-mixed]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.table import Table
 from kwsauto.data import load_dataset
 from kwsauto.features import FeatureConfig, compute_features
 from kwsauto.models import ModelSpec, create_model, resolve
-from kwsauto.training import KwsDataModule, KwsLightningModule, TrainConfig
+from kwsauto.training import Hardware, HardwareRequest, KwsDataModule, KwsLightningModule, TrainConfig, resolve_hardware
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "arabic-speech-commands"
 
@@ -38,20 +39,24 @@ class _EpochTimer(pl.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def lightning_epochs(features, model, config, epochs: int) -> list[float]:
+def lightning_epochs(features, model, config, epochs: int, hardware: Hardware) -> list[float]:
     data = KwsDataModule(features, config)
     module = KwsLightningModule(model, config, data.class_weights())
     timer = _EpochTimer()
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=epochs, callbacks=[timer], logger=False, enable_checkpointing=False,
+        **hardware.trainer_kwargs(), max_epochs=epochs, callbacks=[timer], logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
     )
     trainer.fit(module, datamodule=data)
     return timer.times
 
 
-def plain_epochs(features, model, config, epochs: int) -> list[float]:
+def plain_epochs(features, model, config, epochs: int, hardware: Hardware) -> list[float]:
     data = KwsDataModule(features, config)
+    model = model.to(hardware.device)
+    autocast = hardware.precision != "32"
+    dtype = torch.bfloat16 if hardware.precision == "bf16-mixed" else torch.float16
+    scaler = torch.amp.GradScaler(hardware.device.type, enabled=hardware.precision == "16-mixed")
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -61,12 +66,17 @@ def plain_epochs(features, model, config, epochs: int) -> list[float]:
     for _ in range(epochs):
         start = time.perf_counter()
         for x, y in data.train_dataloader():
+            x, y = x.to(hardware.device, non_blocking=True), y.to(hardware.device, non_blocking=True)
             if config.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            optimizer.step()
+            with torch.autocast(hardware.device.type, dtype=dtype, enabled=autocast):
+                loss = loss_fn(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        if hardware.accelerator == "cuda":
+            torch.cuda.synchronize(hardware.device)
         times.append(time.perf_counter() - start)
     return times
 
@@ -78,7 +88,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--accelerator", default="auto", help="auto|cpu|gpu, as on `kwsauto search`")
+    parser.add_argument("--precision", default="32", help="32|16-mixed|bf16-mixed")
     args = parser.parse_args()
+    hardware = resolve_hardware(HardwareRequest(args.accelerator, args.precision))
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
     if args.data is None:
@@ -86,10 +99,11 @@ def main() -> None:
 
         args.data = ensure_demo_dataset()
     index = load_dataset(args.data)
-    features = compute_features(index, FeatureConfig(frame_stride_s=0.02))
+    features = compute_features(index, FeatureConfig(frame_stride_s=0.02), device=hardware.device)
     entry = resolve(args.model)
     n = len(features["train"].labels)
-    table = Table(title=f"Training throughput · {args.model} · {n} clips · batch {args.batch_size} · {args.threads} threads")
+    table = Table(title=f"Training throughput · {args.model} · {n} clips · batch {args.batch_size} · {args.threads} threads"
+                  f" · {hardware.label} ({hardware.name}) · precision {hardware.precision}")
     for col in ("loop", "channels_last", "samples/s", "ratio vs plain"):
         table.add_column(col, justify="right")
     for channels_last in (True, False):
@@ -98,7 +112,7 @@ def main() -> None:
         for name, run in (("plain PyTorch", plain_epochs), ("Lightning", lightning_epochs)):
             torch.manual_seed(0)
             model = create_model(ModelSpec(entry.arch, entry.width), len(features.labels), features.config.shape)
-            times = run(features, model, config, 1 + args.repeats)[1:]  # first epoch is warm-up
+            times = run(features, model, config, 1 + args.repeats, hardware)[1:]  # first epoch is warm-up
             batches = n // args.batch_size
             rates[name] = batches * args.batch_size / min(times)
         for name, rate in rates.items():

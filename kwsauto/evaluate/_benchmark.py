@@ -247,7 +247,7 @@ def _latency(
     notes: list[str],
 ) -> tuple[LatencyStat, ...]:
     wave = (
-        features["test"].waves[0] if features is not None else None
+        features["test"].waveforms(0) if features is not None else None
     )  # [samples]: a real clip when there is one
     stats = []
     feats = None

@@ -63,7 +63,7 @@ class KwsDataModule(pl.LightningDataModule):
         augment = self.config.augment
         if self.extractor is not None:
             waves = augment_waves(
-                data.waves[rows], augment, self.features.noise, self.features.config.sample_rate_hz, self.generator
+                data.waveforms(rows), augment, self.features.noise, self.features.config.sample_rate_hz, self.generator
             )
             feats = self.extractor(waves)  # [batch, 1, frames, coeffs]
         else:
