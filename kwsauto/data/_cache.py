@@ -30,7 +30,9 @@ __all__ = [
     "default_cache_dir",
     "load_waves",
     "open_npy",
+    "read_npy_rows",
     "save_npy",
+    "wave_cache_path",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def load_waves(
     """
     cache_dir = cache_dir or default_cache_dir()
     key = key or content_key(clips, sample_rate_hz, window_samples)
-    path = cache_dir / "waves" / f"{key}.npy"
+    path = wave_cache_path(cache_dir, key)
     shape = (len(clips), window_samples)
     cached = open_npy(path, shape, np.int16)
     if cached is not None:
@@ -120,20 +122,23 @@ def load_waves(
     def decode(clip: Clip) -> torch.Tensor:
         return read_clip(clip.path, sample_rate_hz=sample_rate_hz, window_samples=window_samples, offset_s=clip.offset_s)
 
-    def write(tmp: Path) -> None:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int16, shape=shape)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    def write(tmp: Path) -> None:  # plain writes, not a writable map: written pages do not stay resident
+        with tmp.open("wb") as f, concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<i2", "fortran_order": False, "shape": shape})
             for start in range(0, len(clips), chunk_clips):
                 chunk = torch.stack(list(pool.map(decode, clips[start : start + chunk_clips])))  # [chunk, samples]
-                out[start : start + len(chunk)] = (chunk.clamp(-1, 1) * WAVE_FULL_SCALE).round().to(torch.int16).numpy()
-        out.flush()
-        del out
+                f.write((chunk.clamp(-1, 1) * WAVE_FULL_SCALE).round().to(torch.int16).numpy().tobytes())
 
     atomic_write(path, write)
     waves = open_npy(path, shape, np.int16)
     if waves is None:
         raise OSError(f"The waveform cache {path} just written cannot be read back; check the disk.")
     return waves
+
+
+def wave_cache_path(cache_dir: Path, key: str) -> Path:
+    """Where :func:`load_waves` keeps the clips decoded under ``key``."""
+    return cache_dir / "waves" / f"{key}.npy"
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -144,6 +149,18 @@ def save_npy(path: Path, array: np.ndarray) -> None:
             np.save(f, array, allow_pickle=False)
 
     atomic_write(path, write)
+
+
+def read_npy_rows(path: Path, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a C-ordered ``.npy`` file, read (not mapped): pages do not stay resident afterwards."""
+    with path.open("rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+        row = int(np.prod(shape[1:], dtype=np.int64))
+        f.seek(f.tell() + start * row * dtype.itemsize)
+        count = max(0, min(stop, shape[0]) - start)
+        return np.fromfile(f, dtype=dtype, count=count * row).reshape(count, *shape[1:])
 
 
 def open_npy(path: Path, shape: tuple[int, ...], dtype: type) -> torch.Tensor | None:

@@ -10,7 +10,16 @@ import numpy as np
 import torch
 
 from kwsauto.data import SPLITS, ClipIndex
-from kwsauto.data._cache import WAVE_FULL_SCALE, content_key, default_cache_dir, load_waves, open_npy, save_npy
+from kwsauto.data._cache import (
+    WAVE_FULL_SCALE,
+    content_key,
+    default_cache_dir,
+    load_waves,
+    open_npy,
+    read_npy_rows,
+    save_npy,
+    wave_cache_path,
+)
 from kwsauto.features._config import FeatureConfig
 from kwsauto.features._extract import FeatureExtractor
 
@@ -76,9 +85,12 @@ def compute_features(
     features = open_npy(feat_path, shape, np.float16)
     if features is None:
         extractor = FeatureExtractor(config).to(device)
+        wave_path = wave_cache_path(cache_dir, wave_key)  # read, not mapped: the pages do not stay resident
         batches = [
-            extractor(waves[i : i + batch_size].to(device).float() / WAVE_FULL_SCALE).half().cpu()
-            for i in range(0, len(waves), batch_size)
+            extractor(torch.from_numpy(read_npy_rows(wave_path, i, i + batch_size)).to(device).float() / WAVE_FULL_SCALE)
+            .half()
+            .cpu()
+            for i in range(0, len(clips), batch_size)
         ]  # each [batch, 1, frames, coeffs]
         save_npy(feat_path, torch.cat(batches).numpy())
         features = open_npy(feat_path, shape, np.float16)
