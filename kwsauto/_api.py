@@ -6,6 +6,7 @@ The measuring calls (``profile``, ``benchmark``, ``summarize``, ``backbone_footp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +75,12 @@ def train(
     listener=None,
     verbose: bool = False,
     hardware: HardwareRequest | None = None,
+    data_progress: Callable[[str, int, int], None] | None = None,
 ) -> TrainOutcome:
-    """One training run without a search; the result carries test-split metrics and where it trained."""
+    """One training run without a search; the result carries test-split metrics and where it trained.
+
+    ``data_progress(stage, done, total)`` follows decoding and feature extraction when they are not cached.
+    """
     config = config or TrialConfig()
     hw = resolve_hardware(hardware)  # before any decoding: a missing GPU is reported at once
     if data is None:
@@ -83,7 +88,7 @@ def train(
 
         data = ensure_demo_dataset(cache_dir)
     index = load_dataset(data, dataset)
-    features = compute_features(index, config.features, cache_dir=cache_dir, device=hw.device)
+    features = compute_features(index, config.features, cache_dir=cache_dir, device=hw.device, progress=data_progress)
     with quiet(not verbose):
         result = fit(features, config, hooks=load_expert(expert), listener=listener, evaluate_test=True, hardware=hw)
     return TrainOutcome(index, config, result)

@@ -71,7 +71,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_train(args: argparse.Namespace, console: Console) -> int:
     from kwsauto._api import load_trial_config, train
-    from kwsauto.report import class_metrics_table, confusion_table
+    from kwsauto.report import DataProgress, class_metrics_table, confusion_table
 
     config = load_trial_config(args.config, args.pretrained)
     start = {False: "from scratch", True: "from the shipped pretrained backbone"}.get(
@@ -83,8 +83,9 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         acc = metrics.get("val_acc")
         console.print(f"  epoch {epoch + 1}/{max_epochs}  val acc {100 * acc:.1f}%" if acc is not None else "")
 
-    outcome = train(args.data, config, expert=args.expert, dataset=dataset_options(args), listener=on_epoch,
-                    hardware=hardware_request(args))
+    with DataProgress(console) as data_progress:
+        outcome = train(args.data, config, expert=args.expert, dataset=dataset_options(args), listener=on_epoch,
+                        hardware=hardware_request(args), data_progress=data_progress)
     result = outcome.result
     metrics = result.test.to_dict()
     console.print(class_metrics_table(metrics, title="Test split, per class"))

@@ -102,13 +102,14 @@ def load_waves(
     cache_dir: Path | None = None,
     key: str | None = None,
     chunk_clips: int = 1024,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> torch.Tensor:
     """Every clip decoded to ``[n_clips, window_samples]`` int16 (``WAVE_FULL_SCALE`` is 1.0), memory-mapped.
 
     The cache is a ``.npy`` file read in place (pages load as they are touched), so the decoded audio of a large
     dataset is never held in memory whole. It is written a chunk of clips at a time under a temporary name and
     renamed when complete; a file whose header or length does not match (cut short, another version) is decoded
-    again, never read.
+    again, never read. ``progress("decoding clips", done, total)`` follows each chunk.
     """
     cache_dir = cache_dir or default_cache_dir()
     key = key or content_key(clips, sample_rate_hz, window_samples)
@@ -128,6 +129,8 @@ def load_waves(
             for start in range(0, len(clips), chunk_clips):
                 chunk = torch.stack(list(pool.map(decode, clips[start : start + chunk_clips])))  # [chunk, samples]
                 f.write((chunk.clamp(-1, 1) * WAVE_FULL_SCALE).round().to(torch.int16).numpy().tobytes())
+                if progress is not None:
+                    progress("decoding clips", start + len(chunk), len(clips))
 
     atomic_write(path, write)
     waves = open_npy(path, shape, np.int16)

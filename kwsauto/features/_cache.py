@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def compute_features(
     cache_dir: Path | None = None,
     batch_size: int = 256,
     device: torch.device | str = "cpu",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FeatureSet:
     """Decode (cached) and featurize (cached) every clip of ``index``; the features are computed on ``device``.
 
@@ -72,13 +74,14 @@ def compute_features(
     copy: the waveforms as int16, memory-mapped and read as they are used; the features as float16 (half the bytes
     of float32; the rounding, under 1e-3 of the value, is far below what training notices), read into float32.
     The cache does not depend on the device: a GPU's features differ from the CPU's by float rounding only.
+    ``progress(stage, done, total)`` follows the work that is not cached yet ("decoding clips", "computing features").
     """
     cache_dir = cache_dir or default_cache_dir()
     clips = tuple(sorted(index.clips, key=lambda c: SPLITS.index(c.split)))  # stable: each split keeps its order
     wave_key = content_key(clips, config.sample_rate_hz, config.window_samples)
     waves = load_waves(
         clips, sample_rate_hz=config.sample_rate_hz, window_samples=config.window_samples, cache_dir=cache_dir,
-        key=wave_key,
+        key=wave_key, progress=progress,
     )  # [n, samples] int16, memory-mapped
     feat_path = cache_dir / "features" / f"{wave_key}-{content_key((), sorted(config.to_dict().items()))}.npy"
     shape = (len(clips), *config.shape)  # [n, 1, frames, coeffs]
@@ -86,12 +89,12 @@ def compute_features(
     if features is None:
         extractor = FeatureExtractor(config).to(device)
         wave_path = wave_cache_path(cache_dir, wave_key)  # read, not mapped: the pages do not stay resident
-        batches = [
-            extractor(torch.from_numpy(read_npy_rows(wave_path, i, i + batch_size)).to(device).float() / WAVE_FULL_SCALE)
-            .half()
-            .cpu()
-            for i in range(0, len(clips), batch_size)
-        ]  # each [batch, 1, frames, coeffs]
+        batches = []
+        for i in range(0, len(clips), batch_size):
+            pcm = torch.from_numpy(read_npy_rows(wave_path, i, i + batch_size)).to(device)  # [batch, samples] int16
+            batches.append(extractor(pcm.float() / WAVE_FULL_SCALE).half().cpu())  # [batch, 1, frames, coeffs]
+            if progress is not None:
+                progress("computing features", i + len(pcm), len(clips))
         save_npy(feat_path, torch.cat(batches).numpy())
         features = open_npy(feat_path, shape, np.float16)
         if features is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from kwsauto.report._progress import SearchProgress
+from kwsauto.report._progress import DataProgress, SearchProgress
 from kwsauto.report._tables import (
     best_panel,
     class_metrics_table,
@@ -38,6 +38,7 @@ __all__ = [
     "ReportFiles",
     "RunPlots",
     "RunReport",
+    "DataProgress",
     "SearchProgress",
     "accuracy_table",
     "benchmark_view",

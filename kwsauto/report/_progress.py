@@ -1,4 +1,5 @@
-"""Live progress of a search in the terminal: the budget (trials, time left, best so far) and the running trial."""
+"""Live progress of a search in the terminal: the budget (trials, time left, best so far), the running trial, and
+data preparation."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import time
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from kwsauto.units import format_bytes
 
-__all__ = ["SearchProgress"]
+__all__ = ["DataProgress", "SearchProgress"]
 
 
 def _clock(seconds: float) -> str:
@@ -45,6 +53,7 @@ class SearchProgress:
         total = n_trials if n_trials is not None else time_limit_s
         self.trials = self.progress.add_task("trials", total=total, info=self._budget_info())
         self.epochs = self.progress.add_task("epochs", total=None, info="", visible=False)
+        self.data = self.progress.add_task("data", total=None, info="", visible=False)
 
     def __enter__(self) -> SearchProgress:
         self.progress.start()
@@ -70,6 +79,12 @@ class SearchProgress:
         completed = self.counted if self.n_trials is not None else min(time.monotonic() - self.started,
                                                                        self.time_limit_s or 0.0)
         self.progress.update(self.trials, completed=completed, info=self._budget_info())
+
+    def on_data(self, stage: str, done: int, total: int) -> None:
+        """Decoding or featurizing clips: a bar with its ETA, hidden when the stage is done."""
+        self.progress.update(self.data, description=stage, completed=done, total=total, visible=done < total)
+        eta = next(t for t in self.progress.tasks if t.id == self.data).time_remaining
+        self.progress.update(self.data, info="clips" + (f" · ETA {_clock(eta)}" if eta is not None else ""))
 
     def on_trial_start(self, number, config, footprint) -> None:
         m = config.model
@@ -114,3 +129,26 @@ class SearchProgress:
                 f"{100 * result.val_accuracy:.1f}% (best epoch {result.best_epoch + 1}/{result.epochs_run}, "
                 f"{result.seconds:.0f}s)"
             )
+
+
+class DataProgress:
+    """``progress(stage, done, total)`` for :func:`kwsauto.features.compute_features`: a bar per stage, with its ETA."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> DataProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, visible=done < total)

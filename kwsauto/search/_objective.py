@@ -40,6 +40,9 @@ class TrialListener:
 
     def on_trial_end(self, number: int, result: TrainResult | None, error: str | None) -> None: ...
 
+    def on_data(self, stage: str, done: int, total: int) -> None:
+        """Decoding clips or computing features that were not cached yet: ``done`` of ``total`` clips."""
+
 
 @dataclass
 class Objective:
@@ -65,7 +68,10 @@ class Objective:
     def features(self, config: FeatureConfig) -> FeatureSet:
         if config not in self._features:
             self._features = {
-                config: compute_features(self.index, config, cache_dir=self.cache_dir, device=self.hardware.device)
+                config: compute_features(
+                    self.index, config, cache_dir=self.cache_dir, device=self.hardware.device,
+                    progress=self.listener.on_data,
+                )
             }
         return self._features[config]
 

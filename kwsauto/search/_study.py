@@ -218,7 +218,8 @@ def _prepare(
         run.write_settings(replace(record, labels=tuple(index.labels), split_source=index.split_source))
         # Decode every clip now, so an unreadable file stops the search before the first trial.
         compute_features(
-            index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir, device=hardware.device
+            index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir, device=hardware.device,
+            progress=listener.on_data,
         )
     study = open_study(run, study_name, _sampler(settings), storage=settings.storage, pareto=settings.objective == "pareto")
     study.pruner = _pruner(settings)

@@ -131,3 +131,17 @@ def test_a_half_written_cache_is_detected_and_redone_never_read(tmp_path):
         assert torch.equal(first[split].waves, again[split].waves)
     assert {f: f.stat().st_size for f in files} == sizes  # rewritten whole
 
+
+
+def test_progress_follows_decoding_and_features_only_when_not_cached(tmp_path):
+    root = write_tone_dataset(tmp_path / "d", speakers=5, reps=2)
+    seen = []
+    config = FeatureConfig(frame_stride_s=0.02)
+    compute_features(load_dataset(root), config, cache_dir=tmp_path / "c", batch_size=8,
+                     progress=lambda stage, done, total: seen.append((stage, done, total)))
+    n = len(load_dataset(root).clips)
+    assert seen[-1] == ("computing features", n, n) and ("decoding clips", n, n) in seen
+    assert [done for stage, done, _ in seen if stage == "computing features"] == [*range(8, n, 8), n]
+    seen.clear()
+    compute_features(load_dataset(root), config, cache_dir=tmp_path / "c", progress=lambda *a: seen.append(a))
+    assert seen == []  # both caches hit: nothing to follow
