@@ -26,7 +26,20 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class SearchProgress:
+class _Bars:
+    """Live bars drawn while the ``with`` block runs, gone after it."""
+
+    progress: Progress
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+
+class SearchProgress(_Bars):
     """A :class:`kwsauto.search.TrialListener` that draws rich progress bars and one line per trial.
 
     The first bar is the budget: trials against ``n_trials`` (rejected infeasible ones do not count), or, with only
@@ -54,13 +67,6 @@ class SearchProgress:
         self.trials = self.progress.add_task("trials", total=total, info=self._budget_info())
         self.epochs = self.progress.add_task("epochs", total=None, info="", visible=False)
         self.data = self.progress.add_task("data", total=None, info="", visible=False)
-
-    def __enter__(self) -> SearchProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
 
     def _budget_info(self) -> str:
         elapsed = time.monotonic() - self.started
@@ -131,7 +137,7 @@ class SearchProgress:
             )
 
 
-class DataProgress:
+class DataProgress(_Bars):
     """``progress(stage, done, total)`` for :func:`kwsauto.features.compute_features`: a bar per stage, with its ETA."""
 
     def __init__(self, console: Console) -> None:
@@ -140,13 +146,6 @@ class DataProgress:
             console=console, transient=True,
         )
         self.tasks: dict[str, int] = {}
-
-    def __enter__(self) -> DataProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
