@@ -23,7 +23,14 @@ from rich.table import Table
 from kwsauto.data import load_dataset
 from kwsauto.features import FeatureConfig, compute_features
 from kwsauto.models import ModelSpec, create_model, resolve
-from kwsauto.training import Hardware, HardwareRequest, KwsDataModule, KwsLightningModule, TrainConfig, resolve_hardware
+from kwsauto.training import (
+    Hardware,
+    HardwareRequest,
+    KwsDataModule,
+    KwsLightningModule,
+    TrainConfig,
+    resolve_hardware,
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "arabic-speech-commands"
 

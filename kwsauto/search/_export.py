@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from optuna.trial import FrozenTrial
 
-from kwsauto._serial import from_dict
 from kwsauto._io import replaced_dir
+from kwsauto._serial import from_dict
 from kwsauto.data import ClipIndex
 from kwsauto.device import Budget, DeviceProfile, estimate_footprint, get_device
 from kwsauto.errors import ConfigError, did_you_mean

@@ -17,9 +17,9 @@ from typing import Any
 
 import optuna
 
-from kwsauto._serial import check_choice, from_dict
 from kwsauto._interrupt import exit_code_of, raising_on_stop_signals
 from kwsauto._redact import redact
+from kwsauto._serial import check_choice, from_dict
 from kwsauto.data import DatasetOptions, load_dataset
 from kwsauto.device import DEFAULT_DEVICE, Budget, get_device
 from kwsauto.errors import ConfigError
@@ -30,8 +30,8 @@ from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
-from kwsauto.search._records import HardwareRecord, ModelCard, RunSettings
 from kwsauto.search._quiet_logs import quiet_failed_trial_logs
+from kwsauto.search._records import HardwareRecord, ModelCard, RunSettings
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
 from kwsauto.search._storage import (

@@ -2,9 +2,9 @@
 
 from kwsauto.training._augment import augment_features, augment_waves
 from kwsauto.training._best_weights import RestoreBestWeights
-from kwsauto.training._deadline import Deadline
 from kwsauto.training._config import LEVELS, AugmentConfig, TrainConfig, TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
+from kwsauto.training._deadline import Deadline
 from kwsauto.training._expert import HOOK_NAMES, ExpertHooks, load_expert
 from kwsauto.training._finetune import BackboneFreeze
 from kwsauto.training._hardware import (
