@@ -7,20 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from kwsauto.data import SPLITS, ClipIndex
-from kwsauto.data._cache import (
-    WAVE_FULL_SCALE,
-    content_key,
-    default_cache_dir,
-    load_waves,
-    open_npy,
-    read_npy_rows,
-    save_npy,
-    wave_cache_path,
-)
+from kwsauto.data._cache import atomic_torch_save, content_key, default_cache_dir, load_waves
 from kwsauto.features._config import FeatureConfig
 from kwsauto.features._extract import FeatureExtractor
 
@@ -31,19 +21,15 @@ _LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SplitTensors:
-    """One split: features ``[n, 1, frames, coeffs]`` float32, waveforms ``[n, samples]`` and labels ``[n]``.
-
-    ``waves`` are int16 (full scale ``WAVE_FULL_SCALE``), memory-mapped from the cache: :meth:`waveforms` gives
-    float32 rows.
-    """
+    """One split: features ``[n, 1, frames, coeffs]``, waveforms ``[n, samples]`` and labels ``[n]``."""
 
     features: torch.Tensor
     waves: torch.Tensor
     labels: torch.Tensor
 
-    def waveforms(self, rows: torch.Tensor | slice = slice(None)) -> torch.Tensor:
-        """``waves[rows]`` as float32 in [-1, 1]: ``[len(rows), samples]``."""
-        return self.waves[rows].float() / WAVE_FULL_SCALE
+    def waveforms(self, rows: torch.Tensor | slice | int = slice(None)) -> torch.Tensor:
+        """``waves[rows]`` as float32 in [-1, 1]."""
+        return self.waves[rows].float()
 
 
 @dataclass(frozen=True)
@@ -70,41 +56,40 @@ def compute_features(
 ) -> FeatureSet:
     """Decode (cached) and featurize (cached) every clip of ``index``; the features are computed on ``device``.
 
-    Both caches are ``.npy`` files in split order (train, val, test), so each split is a slice of the file, not a
-    copy: the waveforms as int16, memory-mapped and read as they are used; the features as float16 (half the bytes
-    of float32; the rounding, under 1e-3 of the value, is far below what training notices), read into float32.
     The cache does not depend on the device: a GPU's features differ from the CPU's by float rounding only.
     ``progress(stage, done, total)`` follows the work that is not cached yet ("decoding clips", "computing features").
     """
     cache_dir = cache_dir or default_cache_dir()
-    clips = tuple(sorted(index.clips, key=lambda c: SPLITS.index(c.split)))  # stable: each split keeps its order
-    wave_key = content_key(clips, config.sample_rate_hz, config.window_samples)
+    wave_key = content_key(index.clips, config.sample_rate_hz, config.window_samples)
     waves = load_waves(
-        clips, sample_rate_hz=config.sample_rate_hz, window_samples=config.window_samples, cache_dir=cache_dir,
-        key=wave_key, progress=progress,
-    )  # [n, samples] int16, memory-mapped
-    feat_path = cache_dir / "features" / f"{wave_key}-{content_key((), sorted(config.to_dict().items()))}.npy"
-    shape = (len(clips), *config.shape)  # [n, 1, frames, coeffs]
-    features = open_npy(feat_path, shape, np.float16)
-    if features is None:
+        index.clips,
+        sample_rate_hz=config.sample_rate_hz,
+        window_samples=config.window_samples,
+        cache_dir=cache_dir,
+        key=wave_key,
+        progress=progress,
+    )
+    feat_path = cache_dir / "features" / f"{wave_key}-{content_key((), sorted(config.to_dict().items()))}.pt"
+    features = None
+    if feat_path.is_file():
+        try:
+            features = torch.load(feat_path, weights_only=True)
+        except Exception:
+            _LOGGER.warning("Ignoring unreadable cache file %s", feat_path)
+    if features is None or features.shape[0] != waves.shape[0]:
         extractor = FeatureExtractor(config).to(device)
-        wave_path = wave_cache_path(cache_dir, wave_key)  # read, not mapped: the pages do not stay resident
         batches = []
-        for i in range(0, len(clips), batch_size):
-            pcm = torch.from_numpy(read_npy_rows(wave_path, i, i + batch_size)).to(device)  # [batch, samples] int16
-            batches.append(extractor(pcm.float() / WAVE_FULL_SCALE).half().cpu())  # [batch, 1, frames, coeffs]
+        for i in range(0, len(waves), batch_size):
+            batches.append(extractor(waves[i : i + batch_size].to(device)).cpu())  # [batch, 1, frames, coeffs]
             if progress is not None:
-                progress("computing features", i + len(pcm), len(clips))
-        save_npy(feat_path, torch.cat(batches).numpy())
-        features = open_npy(feat_path, shape, np.float16)
-        if features is None:
-            raise OSError(f"The feature cache {feat_path} just written cannot be read back; check the disk.")
-    label_ids = torch.tensor([index.labels.index(c.label) for c in clips], dtype=torch.long)
-    splits, start = {}, 0
+                progress("computing features", i + len(batches[-1]), len(waves))
+        features = torch.cat(batches)
+        atomic_torch_save(features, feat_path)
+    label_ids = torch.tensor([index.labels.index(c.label) for c in index.clips], dtype=torch.long)
+    splits = {}
     for split in SPLITS:
-        end = start + sum(1 for c in clips if c.split == split)
-        splits[split] = SplitTensors(features[start:end].float(), waves[start:end], label_ids[start:end])
-        start = end
+        rows = torch.tensor([i for i, c in enumerate(index.clips) if c.split == split], dtype=torch.long)
+        splits[split] = SplitTensors(features[rows], waves[rows], label_ids[rows])
     noise = _noise_waves(index, config, cache_dir)
     return FeatureSet(config=config, labels=index.labels, splits=splits, noise=noise)
 
@@ -117,5 +102,4 @@ def _noise_waves(index: ClipIndex, config: FeatureConfig, cache_dir: Path) -> to
 
     clips = tuple(Clip(p, "_noise_", p.stem, "train") for p in index.noise_files)
     length = config.sample_rate_hz * 30  # 30 s of each recording is plenty of variety
-    pcm = load_waves(clips, sample_rate_hz=config.sample_rate_hz, window_samples=length, cache_dir=cache_dir)
-    return pcm.float() / WAVE_FULL_SCALE
+    return load_waves(clips, sample_rate_hz=config.sample_rate_hz, window_samples=length, cache_dir=cache_dir)

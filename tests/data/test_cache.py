@@ -1,14 +1,12 @@
-"""``build_folder``: a cache folder appears whole or not at all; ``.npy`` caches are read only when complete."""
+"""``build_folder``: a cache folder appears whole or not at all."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-import torch
 
-from kwsauto.data._cache import build_folder, open_npy, read_npy_rows, save_npy
+from kwsauto.data._cache import build_folder
 
 
 def _make(tmp):
@@ -35,17 +33,3 @@ def test_failed_generation_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="espeak died"):
         build_folder(tmp_path / "corpus", broken)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_npy_cache_is_mapped_read_by_rows_and_refused_when_cut_short_or_misshapen(tmp_path):
-    path = tmp_path / "c.npy"
-    array = np.arange(7 * 3 * 2, dtype=np.int16).reshape(7, 3, 2)
-    save_npy(path, array)
-    mapped = open_npy(path, (7, 3, 2), np.int16)
-    assert torch.equal(mapped, torch.from_numpy(array))
-    assert np.array_equal(read_npy_rows(path, 2, 5), array[2:5]) and np.array_equal(read_npy_rows(path, 6, 99), array[6:])
-    assert open_npy(path, (7, 3, 3), np.int16) is None and open_npy(path, (7, 3, 2), np.float16) is None
-    cut = tmp_path / "cut.npy"
-    cut.write_bytes(path.read_bytes()[:-10])  # a writer killed before the end
-    assert open_npy(cut, (7, 3, 2), np.int16) is None
-    assert open_npy(tmp_path / "missing.npy", (7, 3, 2), np.int16) is None

@@ -94,7 +94,7 @@ def test_features_are_cached_and_recomputed_on_change(tmp_path):
     cache = tmp_path / "cache"
     config = FeatureConfig(frame_stride_s=0.02)
     first = compute_features(load_dataset(root), config, cache_dir=cache)
-    files = sorted((cache / "features").glob("*.npy"))
+    files = sorted((cache / "features").glob("*.pt"))
     assert len(files) == 1
     mtime = files[0].stat().st_mtime_ns
     time.sleep(0.01)
@@ -103,13 +103,13 @@ def test_features_are_cached_and_recomputed_on_change(tmp_path):
     assert torch.equal(first["train"].features, again["train"].features)
 
     compute_features(load_dataset(root), FeatureConfig(frame_stride_s=0.02, n_filters=32), cache_dir=cache)
-    assert len(list((cache / "features").glob("*.npy"))) == 2  # a changed config is a new entry
+    assert len(list((cache / "features").glob("*.pt"))) == 2  # a changed config is a new entry
 
     clip = next((root / "low").iterdir())
     sf.write(clip, tone_clip("high", 0, 0), 16000)  # same name and size, other content
     compute_features(load_dataset(root), config, cache_dir=cache)
-    assert len(list((cache / "features").glob("*.npy"))) == 3
-    assert len(list((cache / "waves").glob("*.npy"))) == 2  # the changed file was decoded again
+    assert len(list((cache / "features").glob("*.pt"))) == 3
+    assert len(list((cache / "waves").glob("*.pt"))) == 2  # the changed file was decoded again
 
 
 def test_a_half_written_cache_is_detected_and_redone_never_read(tmp_path):
@@ -118,7 +118,7 @@ def test_a_half_written_cache_is_detected_and_redone_never_read(tmp_path):
     cache = tmp_path / "cache"
     config = FeatureConfig(frame_stride_s=0.02)
     first = compute_features(load_dataset(root), config, cache_dir=cache)
-    files = [*(cache / "waves").glob("*.npy"), *(cache / "features").glob("*.npy")]
+    files = [*(cache / "waves").glob("*.pt"), *(cache / "features").glob("*.pt")]
     sizes = {f: f.stat().st_size for f in files}
     assert len(files) == 2
     for f in files:  # a new file cut in half (unlinked first: the open cache maps the old one)
