@@ -151,6 +151,34 @@ def test_pretrain_command_on_a_dataset_only(tone_dataset, tmp_path):
     assert recipe["plan"]["features"]["n_filters"] == 32 and recipe["plan"]["classes"] == 3
 
 
+# options of every command that the API does not default: hardware choices shared with search/train, flags, inputs
+_NOT_SETTINGS = {"command", "debug", "argv", "run_dir", "datasets", "accelerator", "precision", "no_corpus"}
+
+
+@pytest.mark.parametrize("argv", [["leaderboard", "RUN"], ["pretrain"]])
+def test_parser_leaves_every_default_to_the_api(argv):
+    from kwsauto.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    given = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS and v is not None and v is not False}
+    assert given == {}
+
+
+def test_pretrain_settings_hold_the_defaults_the_help_names(tmp_path):
+    from kwsauto.pretrain import PretrainSettings
+
+    settings = PretrainSettings(models=("mobilenetv1_010",))
+    assert (settings.out, settings.epochs, settings.learning_rate, settings.batch_size, settings.seed) == (
+        Path("pretrained"), 12, 0.005, 64, 0)
+    assert settings.corpus is not None and (settings.corpus.n_voices, settings.corpus.seed) == (80, 0)
+
+
+def test_leaderboard_sort_error_names_the_flag(tiny_run, capsys):
+    code, _ = run_cli("leaderboard", str(tiny_run), "--sort", "ram")
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and "--sort 'ram' is not a sort key (did you mean 'ram_bytes'?)" in err
+
+
 def test_devices_and_models_tables():
     code, text = run_cli("devices")
     assert code == 0 and "cortex-m4f-80mhz" in text and "esp32-s3-240mhz" in text

@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="reprint a search's leaderboard from its study")
     lb.add_argument("run_dir", type=Path)
-    lb.add_argument("--top", type=int, default=10)
-    lb.add_argument("--sort", default="val_accuracy", help="val_accuracy, test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
+    lb.add_argument("--top", type=int, help="trials shown (default 10)")
+    lb.add_argument("--sort", help="val_accuracy (default), test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
     lb.add_argument("--feasible", action="store_true", help="only trained trials that fit the budget")
     lb.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 

@@ -101,15 +101,13 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
     from kwsauto._api import load_run
-    from kwsauto.errors import ConfigError, did_you_mean
-    from kwsauto.report import best_panel, leaderboard_table, sort_rows
-    from kwsauto.search import SORT_KEYS
+    from kwsauto.report import best_panel, leaderboard_table
 
-    if args.sort not in SORT_KEYS:
-        raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
     run = load_run(args.run_dir, storage=args.storage)
-    rows = sort_rows(run.rows(), args.sort, feasible_only=args.feasible)
-    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110))
+    sort = {"sort": args.sort} if args.sort is not None else {}  # None: Run.leaderboard's and the table's defaults
+    rows = run.leaderboard(**sort, feasible_only=args.feasible)
+    top = {"top": args.top} if args.top is not None else {}
+    console.print(leaderboard_table(rows, **top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110))
     if run.card is not None:
         console.print(best_panel(run.card, run.path))
     return 0

@@ -56,7 +56,7 @@ class PretrainSettings:
     """
 
     models: tuple[str, ...]
-    out: Path
+    out: Path = Path("pretrained")
     corpus: CorpusSpec | None = field(default_factory=CorpusSpec)
     datasets: tuple[Path, ...] = ()
     features: FeatureConfig = PRETRAIN_FEATURES

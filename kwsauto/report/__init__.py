@@ -12,7 +12,6 @@ from kwsauto.report._tables import (
     class_metrics_table,
     confusion_table,
     leaderboard_table,
-    sort_rows,
 )
 
 # Benchmark and summary tables, plots and the run report load torch, Optuna and matplotlib: imported when first used.
@@ -53,7 +52,6 @@ __all__ = [
     "plot_confusion",
     "plot_optimization_history",
     "plot_param_importances",
-    "sort_rows",
     "summary_table",
     "write_run_plots",
     "write_run_report",

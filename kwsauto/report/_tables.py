@@ -16,7 +16,7 @@ from kwsauto.units import format_bytes
 if TYPE_CHECKING:
     from kwsauto.search import ModelCard
 
-__all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table", "sort_rows"]
+__all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table"]
 
 _STATE_STYLE = {"complete": "green", "infeasible": "yellow", "pruned": "blue", "cut": "magenta", "fail": "red", "failed": "red", "running": "cyan"}
 
@@ -27,20 +27,6 @@ def _fmt_acc(value: float | None) -> str:
 
 def _fmt_bytes(value: float | None) -> str:
     return "" if value is None else format_bytes(value)
-
-
-def sort_rows(rows: Sequence[dict[str, Any]], key: str = "val_accuracy", feasible_only: bool = False) -> list[dict]:
-    """Rows sorted by ``key`` (accuracies descending, costs ascending); missing values last."""
-    rows = [r for r in rows if not feasible_only or (r.get("feasible") and r.get("state") == "complete")]
-    descending = key in ("val_accuracy", "test_accuracy")
-
-    def sort_key(row: dict) -> tuple:
-        value = row.get(key)
-        if value is None:
-            return (1, 0.0, row["number"])
-        return (0, -value if descending else value, row["number"])
-
-    return sorted(rows, key=sort_key)
 
 
 def leaderboard_table(
