@@ -305,3 +305,14 @@ def test_quick_start_searches_the_demo_with_the_quick_space(tmp_path, monkeypatc
     assert settings["space"] == "quick" and settings.get("demo") is True
     assert card["footprint"]["ram_bytes"] <= 64 * 1024 and card["model"].startswith("mobilenetv1_")
     assert card["config"]["model"]["pretrained"]  # the quick space fine-tunes the shipped backbones
+
+
+def test_api_fields_become_flags_where_the_message_names_them():
+    from kwsauto.cli import _in_flags
+    from kwsauto.errors import ConfigError, OutputError
+
+    assert _in_flags(ConfigError("n_trials must be at least 1, but got 0.", field="n_trials")) == (
+        "--trials must be at least 1, but got 0.")
+    error = OutputError("Cannot write to output folder /tmp/out: denied. Choose another (`out`) or `study_name`.")
+    assert _in_flags(error) == "Cannot write to output folder /tmp/out: denied. Choose another (--out) or --study."
+    assert _in_flags(ConfigError("sorted trials exclude trial 3")) == "sorted trials exclude trial 3"  # no field named

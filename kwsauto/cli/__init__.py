@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -155,14 +156,19 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 # a settings field → the flag that sets it, where the two names differ
 _FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study"}
+_NAMED_FIELD = re.compile(r"`([a-z][a-z0-9_]*)`")  # a field named inside an API message (see KwsautoError)
+
+
+def _flag(field: str) -> str:
+    return _FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def _in_flags(exc: KwsautoError) -> str:
-    """The API's message with the settings field it starts with named as the CLI's flag."""
-    message, field = str(exc), getattr(exc, "field", None)
+    """The API's message with the settings fields it names (first, or in backticks) named as the CLI's flags."""
+    message, field = str(exc), exc.field
     if field and message.startswith(field):
-        return _FLAGS.get(field, "--" + field.replace("_", "-")) + message[len(field):]
-    return message
+        message = _flag(field) + message[len(field):]
+    return _NAMED_FIELD.sub(lambda m: _flag(m.group(1)), message)
 
 
 def _tame_openmp_spinning() -> None:

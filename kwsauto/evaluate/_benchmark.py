@@ -61,7 +61,9 @@ def benchmark(
     """
     if repeats < 1 or warmup < 0:
         raise ConfigError(
-            f"Latency needs --repeats of at least 1 (and warmup >= 0), but got repeats={repeats}, warmup={warmup}."
+            f"repeats must be at least 1 (and `warmup` at least 0) to time latency, but got repeats={repeats}, "
+            f"warmup={warmup}.",
+            field="repeats",
         )
     targets = resolve_targets(target, trial, top, storage)
     budget = budget or _budget_of(targets[0])

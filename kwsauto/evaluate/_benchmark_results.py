@@ -144,6 +144,6 @@ def write_benchmark_json(report: BenchmarkReport, path: str | Path) -> Path:
         atomic_write_json(path, report.to_dict())
     except OSError as exc:
         raise OutputError(
-            f"Cannot write benchmark JSON {path}: {exc.strerror or exc}; choose another --json path."
+            f"Cannot write benchmark JSON {path}: {exc.strerror or exc}; choose another file."
         ) from None
     return path

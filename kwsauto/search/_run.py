@@ -46,7 +46,7 @@ class Run:
         """The run's study: its journal, or the shared storage; never a new, empty study."""
         if self.storage is None and not self.folder.storage_path.is_file():
             where = (
-                f" (its study is in {self.settings.storage}: pass --storage with that URL)"
+                f" (its study is in {self.settings.storage}: pass that URL as `storage`)"
                 if self.settings.storage
                 else ""
             )
@@ -72,7 +72,7 @@ class Run:
             states = sorted({t.state.name.lower() for t in self.study.get_trials(deepcopy=False)}) or ["none"]
             raise ConfigError(
                 f"{self.path} has no finished trial that fits the budget (trial states: {', '.join(states)}); "
-                "run the search longer, or give --trial N to look at one trial."
+                "run the search longer, or give a `trial` number to look at one trial."
             )
         return chosen
 

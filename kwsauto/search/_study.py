@@ -425,5 +425,5 @@ def _check_resume(run: RunFolder, record: RunSettings) -> None:
         if getattr(previous, key) != getattr(record, key):
             raise ConfigError(
                 f"Run folder {run.path} holds a search with {key}={getattr(previous, key)!r}, not {getattr(record, key)!r}. "
-                "Use the same settings to resume it, or another --out/--study for a new search."
+                "Use the same settings to resume it, or another `out`/`study_name` for a new search."
             )
