@@ -30,6 +30,7 @@ _LAZY = {
     "ReportFiles": "_report_files",
     "RunReport": "_run_report",
     "build_run_report": "_run_report",
+    "write_report": "_report_files",
     "write_run_report": "_report_files",
 }
 
@@ -53,6 +54,7 @@ __all__ = [
     "plot_optimization_history",
     "plot_param_importances",
     "summary_table",
+    "write_report",
     "write_run_plots",
     "write_run_report",
 ]
