@@ -59,9 +59,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[dim]{escape(str(result.run.path / 'pareto.csv'))}, {escape(str(result.run.path / 'pareto.png'))}[/]")
     if result.card is not None:
         metrics = result.card.metrics
-        console.print(class_metrics_table(
-            {"per_class": metrics.test_per_class, "accuracy": metrics.test_accuracy, "macro_f1": metrics.test_macro_f1},
-            title="Chosen model · test split, per class"))
+        console.print(class_metrics_table(metrics.test_per_class, metrics.test_accuracy, metrics.test_macro_f1,
+                                          title="Chosen model · test split, per class"))
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
@@ -87,8 +86,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         outcome = train(args.data, config, expert=args.expert, dataset=dataset_options(args), listener=on_epoch,
                         hardware=hardware_request(args), data_progress=data_progress)
     result = outcome.result
-    metrics = result.test.to_dict()
-    console.print(class_metrics_table(metrics, title="Test split, per class"))
+    test = result.test
+    console.print(class_metrics_table(test.per_class, test.accuracy, test.macro_f1, title="Test split, per class"))
     console.print(confusion_table(result.test.labels, result.test.confusion))
     demo = " (synthetic demo voices)" if args.data is None else ""
     console.print(

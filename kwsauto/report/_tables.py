@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,14 +134,16 @@ def best_panel(card: ModelCard, run_dir: Path, files_dir: Path | None = None) ->
     return Panel(table, title="Chosen model", border_style="green", expand=False)
 
 
-def class_metrics_table(metrics: dict[str, Any], title: str = "Per-class metrics") -> Table:
-    """Precision, recall, F1 and support per class from a ``ClassMetrics.to_dict()``."""
+def class_metrics_table(
+    per_class: Mapping[str, Mapping[str, float]], accuracy: float, macro_f1: float, title: str = "Per-class metrics"
+) -> Table:
+    """Precision, recall, F1 and support per class (``ClassMetrics.per_class``, a card's ``test_per_class``)."""
     table = Table(title=title, box=box.SIMPLE)
     for name in ("class", "precision", "recall", "F1", "support"):
         table.add_column(name, justify="left" if name == "class" else "right")
-    for label, m in metrics["per_class"].items():
+    for label, m in per_class.items():
         table.add_row(Text(label), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
-    table.caption = f"accuracy {_fmt_acc(metrics['accuracy'])} · macro-F1 {metrics['macro_f1']:.3f}"
+    table.caption = f"accuracy {_fmt_acc(accuracy)} · macro-F1 {macro_f1:.3f}"
     return table
 
 

@@ -206,3 +206,12 @@ def test_api_errors_name_fields_and_the_cli_names_its_flags(tiny_run):
         message = str(info.value)
         assert message.startswith(api_text) and " --" not in message
         assert _in_flags(info.value).startswith(cli_text)
+
+
+def test_the_host_is_a_typed_record_and_its_json_as_before(best_report):
+    from kwsauto.evaluate import HostInfo
+
+    host, data = best_report.host, best_report.to_dict()["host"]
+    assert isinstance(host, HostInfo) and data["torch_threads"] == host.torch_threads >= 1
+    assert set(data) >= {"platform", "machine", "processor", "python", "torch", "onnxruntime"}
+    assert ("ai_edge_litert" in data) == (host.ai_edge_litert is not None)

@@ -21,3 +21,17 @@ def test_device_column_appears_once_a_trial_ran_off_the_cpu():
     text = _render([_row(0, "cuda:0"), _row(1, "cuda:1"), _row(2, "cpu")])
     header = next(line for line in text.splitlines() if "state" in line)
     assert "device" in header and "cuda:1" in text and "cuda:0" in text
+
+
+def test_class_metrics_table_takes_typed_metrics():
+    import torch
+
+    from kwsauto.report import class_metrics_table
+    from kwsauto.training import classification_metrics
+
+    metrics = classification_metrics(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 1]), ("yes", "no"))
+    out = io.StringIO()
+    Console(file=out, width=100).print(class_metrics_table(metrics.per_class, metrics.accuracy, metrics.macro_f1))
+    text = out.getvalue()
+    assert "yes" in text and "0.667" in text and "accuracy 75.0%" in text
+    assert metrics.to_dict()["per_class"] == metrics.per_class
