@@ -34,6 +34,7 @@ def run_cli(*argv, capsys=None):
         (["search", "--pretrained", "/nonexistent/b.safetensors"], "/nonexistent/b.safetensors does not exist"),
         (["pretrain", "--model", "mobilenetv1_01"], "Unknown model 'mobilenetv1_01' (did you mean 'mobilenetv1_010'?)"),
         (["pretrain", "--features", "kind=mfc"], "Feature kind must be one of"),
+        (["pretrain", "--model", ","], "--model is empty: name at least one model to pretrain"),
         (["pretrain", "--features", "n_filter=32"], "Unknown feature parameter 'n_filter' (did you mean 'n_filters'?)"),
         (["search", "--accelerator", "gpus"], "--accelerator must be one of auto, cpu, gpu, but got 'gpus' (did you mean"),
         (["train", "--accelerator", "cpu", "--precision", "16-mixed"], "--precision 16-mixed needs a GPU"),

@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 
 # a settings field → the flag that sets it, where the two names differ
-_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study"}
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "models": "--model"}
 _NAMED_FIELD = re.compile(r"`([a-z][a-z0-9_]*)`")  # a field named inside an API message (see KwsautoError)
 
 

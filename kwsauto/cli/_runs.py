@@ -53,7 +53,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     with SearchProgress(console, settings.trial_limit, settings.time_limit_s) as progress:
         result = run_search(settings, progress, verbose=args.debug)
     compact = console.width < 110
-    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
+    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact,
+                                    show_all=_show_all))
     if result.pareto is not None:
         console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
         console.print(f"[dim]{escape(str(result.run.path / 'pareto.csv'))}, {escape(str(result.run.path / 'pareto.png'))}[/]")
@@ -106,10 +107,15 @@ def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
     sort = {"sort": args.sort} if args.sort is not None else {}  # None: Run.leaderboard's and the table's defaults
     rows = run.leaderboard(**sort, feasible_only=args.feasible)
     top = {"top": args.top} if args.top is not None else {}
-    console.print(leaderboard_table(rows, **top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110))
+    console.print(leaderboard_table(rows, **top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110,
+                                    show_all=_show_all))
     if run.card is not None:
         console.print(best_panel(run.card, run.path))
     return 0
+
+
+def _show_all(n_rows: int) -> str:
+    return f"kwsauto leaderboard RUN_DIR --top {n_rows}"
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:

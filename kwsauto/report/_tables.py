@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +30,19 @@ def _fmt_bytes(value: float | None) -> str:
 
 
 def leaderboard_table(
-    rows: Sequence[dict[str, Any]], *, top: int | None = 10, title: str = "Leaderboard", compact: bool = False
+    rows: Sequence[dict[str, Any]],
+    *,
+    top: int | None = 10,
+    title: str = "Leaderboard",
+    compact: bool = False,
+    show_all: Callable[[int], str] | None = None,
 ) -> Table:
     """Top trials, then the infeasible ones with the limit they broke and by how much.
 
     ``compact`` (for terminals under ~110 columns) drops the flash and time columns. A "device" column says where
-    each trial trained once any trained off the CPU (``cpu``, ``cuda:1``, ``mps``).
+    each trial trained once any trained off the CPU (``cpu``, ``cuda:1``, ``mps``). Rows are the leaderboard's
+    dicts (its CSV rows). When trials are left out, the caption counts them; ``show_all(n_rows)`` adds how to
+    see them all (the CLI's command).
     """
     table = Table(title=Text(title), box=box.SIMPLE_HEAVY, header_style="bold", pad_edge=False)
     columns = [
@@ -89,7 +96,7 @@ def leaderboard_table(
         }
         table.add_row(*(cells[name] for name, _ in columns))
     if len(rows) > len(shown):
-        table.caption = f"{len(rows) - len(shown)} more trial(s): kwsauto leaderboard RUN_DIR --top {len(rows)}"
+        table.caption = f"{len(rows) - len(shown)} more trial(s)" + (f": {show_all(len(rows))}" if show_all else "")
     return table
 
 

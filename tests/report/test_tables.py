@@ -35,3 +35,10 @@ def test_class_metrics_table_takes_typed_metrics():
     text = out.getvalue()
     assert "yes" in text and "0.667" in text and "accuracy 75.0%" in text
     assert metrics.to_dict()["per_class"] == metrics.per_class
+
+
+def test_the_caption_counts_hidden_trials_and_names_a_command_only_when_given_one():
+    rows = [_row(n, None) for n in range(3)]
+    for show_all, caption in ((None, "2 more trial(s)"), (lambda n: f"see all {n}", "2 more trial(s): see all 3")):
+        table = leaderboard_table(rows, top=1, show_all=show_all)
+        assert table.caption == caption
