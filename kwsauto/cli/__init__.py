@@ -165,7 +165,7 @@ def _flag(field: str) -> str:
 
 def _in_flags(exc: KwsautoError) -> str:
     """The API's message with the settings fields it names (first, or in backticks) named as the CLI's flags."""
-    message, field = str(exc), exc.field
+    message, field = str(exc), getattr(exc, "field", None)
     if field and message.startswith(field):
         message = _flag(field) + message[len(field):]
     return _NAMED_FIELD.sub(lambda m: _flag(m.group(1)), message)

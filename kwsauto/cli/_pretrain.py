@@ -36,7 +36,7 @@ def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.pretrain import PretrainSettings, pretrain
     from kwsauto.units import format_bytes
 
-    names = [n.strip() for n in (args.model or "mobilenets").split(",") if n.strip()]
+    names = [n.strip() for n in (args.model if args.model is not None else "mobilenets").split(",") if n.strip()]
     if names == ["mobilenets"]:
         names = list_models("mobilenet")
     seed = {"seed": args.seed} if args.seed is not None else {}  # the rest: the settings' own defaults
