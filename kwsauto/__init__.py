@@ -1,9 +1,11 @@
 """kwsauto: keyword-spotting AutoML for microcontrollers.
 
 ``run_search`` finds the most accurate model that fits a device budget; ``train`` trains one config;
-``load_run`` opens a run folder (a :class:`Run`); ``export_run`` exports one of its trials; ``predict`` runs an
-exported model on audio files. ``profile``, ``benchmark``, ``summarize`` and ``backbone_footprints`` measure a
-model. The ``kwsauto`` command is a thin shell over these; they are quiet unless asked (``verbose=True``).
+``load_run`` opens a run folder (a :class:`Run`; ``.leaderboard()`` its trials); ``export_run`` exports one of its
+trials; ``predict`` runs an exported model on audio files; ``firmware`` writes its C sources; ``write_run_report``
+writes a run's HTML/Markdown report. ``profile``, ``benchmark``, ``summarize`` and ``backbone_footprints`` measure a
+model; ``list_devices`` lists the device profiles (``kwsauto.pretrain.pretrain`` makes backbones). The ``kwsauto``
+command is a thin shell over these; they are quiet unless asked (``verbose=True``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # the names below load torch and Lightning: imported when first used
-    from kwsauto._api import export_run, load_run, predict, run_search, train
+    from kwsauto._api import export_run, firmware, load_run, predict, run_search, train
+    from kwsauto.device import list_devices
     from kwsauto.evaluate import backbone_footprints, benchmark, profile, summarize
+    from kwsauto.report import write_run_report
     from kwsauto.search import ModelCard, Run, RunSettings, SearchSettings, TrialRecord
 
 _LAZY = {
@@ -24,6 +28,9 @@ _LAZY = {
     "load_run": "kwsauto._api",
     "export_run": "kwsauto._api",
     "predict": "kwsauto._api",
+    "firmware": "kwsauto._api",
+    "list_devices": "kwsauto.device",
+    "write_run_report": "kwsauto.report",
     "profile": "kwsauto.evaluate",
     "benchmark": "kwsauto.evaluate",
     "summarize": "kwsauto.evaluate",
@@ -45,12 +52,15 @@ __all__ = [
     "backbone_footprints",
     "benchmark",
     "export_run",
+    "firmware",
+    "list_devices",
     "load_run",
     "predict",
     "profile",
     "run_search",
     "summarize",
     "train",
+    "write_run_report",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``, ``export_run``, ``predict``.
+"""The Python API the CLI is a shell over: ``run_search``, ``train``, ``load_run``, ``export_run``, ``predict``,
+``firmware``.
 
 The measuring calls (``profile``, ``benchmark``, ``summarize``, ``backbone_footprints``) live in
 :mod:`kwsauto.evaluate`; ``import kwsauto`` reaches them all. Calls are quiet unless ``verbose=True``.
@@ -14,13 +15,22 @@ from kwsauto._io import read_yaml_mapping
 from kwsauto._quiet import quiet
 from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.errors import ConfigError, DataError
+from kwsauto.export import FirmwareFiles
 from kwsauto.export._predict import Prediction, predict_files
 from kwsauto.features import compute_features
 from kwsauto.search import ModelCard, Run, SearchResult, SearchSettings, TrialListener
 from kwsauto.search import run_search as _run_search
-from kwsauto.training import HardwareRequest, TrainResult, TrialConfig, fit, load_expert, resolve_hardware
+from kwsauto.training import (
+    EpochListener,
+    HardwareRequest,
+    TrainResult,
+    TrialConfig,
+    fit,
+    load_expert,
+    resolve_hardware,
+)
 
-__all__ = ["run_search", "train", "load_run", "export_run", "predict", "load_trial_config", "TrainOutcome"]
+__all__ = ["TrainOutcome", "export_run", "firmware", "load_run", "load_trial_config", "predict", "run_search", "train"]
 
 
 def run_search(settings: SearchSettings, listener: TrialListener | None = None, *, verbose: bool = False) -> SearchResult:
@@ -72,7 +82,7 @@ def train(
     expert: str | Path | None = None,
     dataset: DatasetOptions | None = None,
     cache_dir: Path | None = None,
-    listener=None,
+    listener: EpochListener | None = None,
     verbose: bool = False,
     hardware: HardwareRequest | None = None,
     data_progress: Callable[[str, int, int], None] | None = None,
@@ -140,3 +150,21 @@ def predict(model: str | Path, files: list[str | Path], top_k: int = 3) -> list[
     if target.features is None or not target.labels:
         raise ConfigError(f"{model} carries no labels or feature parameters and has no card.json beside it.")
     return predict_files(Path(model), [Path(f) for f in files], top_k, info=(target.labels, target.features))
+
+
+def firmware(model: str | Path, out: str | Path | None = None, device: str | None = None) -> FirmwareFiles:
+    """Write the C front end, ``kws_model_settings.h`` and a host example for an exported int8 ``.tflite`` into
+    ``out`` (default: beside the model), its tensor arena sized for ``device`` (default: the model's run's device,
+    else the default device)."""
+    from kwsauto.device import DEFAULT_DEVICE, estimate_footprint, get_device
+    from kwsauto.evaluate import resolve_target
+    from kwsauto.export._firmware import read_model_io, write_firmware
+    from kwsauto.export._tflite_reader import read_int8_graph
+
+    model = Path(model)
+    target = resolve_target(model)  # a model of a run (RUN/best) is sized for the run's device
+    profile = get_device(device or (target.settings.device if target.settings is not None else DEFAULT_DEVICE))
+    io = read_model_io(model)  # checked before anything is written
+    estimate = estimate_footprint(read_int8_graph(model), io.features, profile, io.labels)
+    folder = Path(out) if out is not None else model.parent
+    return write_firmware(model, folder, device=profile.name, device_arena_bytes=estimate.arena_bytes)

@@ -21,7 +21,16 @@ __all__ = [
 
 
 class KwsautoError(Exception):
-    """Base class of the errors caused by user input; the CLI prints them as one line."""
+    """Base class of the errors caused by user input; the CLI prints them as one line.
+
+    The API's messages name settings by their field, never by a CLI flag: ``field`` is the field the message starts
+    with (``n_trials must be at least 1``), and a field named later in the message is written in backticks
+    (``choose another `out```); the CLI puts its flag in both places (``--trials``, ``--out``).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DataError(KwsautoError):
@@ -29,14 +38,7 @@ class DataError(KwsautoError):
 
 
 class ConfigError(KwsautoError, ValueError):
-    """A setting, name or search space that is not valid.
-
-    ``field``: the settings field the message starts with (``n_trials``), so the CLI can name its flag instead.
-    """
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+    """A setting, name or search space that is not valid."""
 
 
 class BudgetError(KwsautoError):

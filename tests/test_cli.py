@@ -34,6 +34,7 @@ def run_cli(*argv, capsys=None):
         (["search", "--pretrained", "/nonexistent/b.safetensors"], "/nonexistent/b.safetensors does not exist"),
         (["pretrain", "--model", "mobilenetv1_01"], "Unknown model 'mobilenetv1_01' (did you mean 'mobilenetv1_010'?)"),
         (["pretrain", "--features", "kind=mfc"], "Feature kind must be one of"),
+        (["pretrain", "--model", ","], "--model is empty: name at least one model to pretrain"),
         (["pretrain", "--features", "n_filter=32"], "Unknown feature parameter 'n_filter' (did you mean 'n_filters'?)"),
         (["search", "--accelerator", "gpus"], "--accelerator must be one of auto, cpu, gpu, but got 'gpus' (did you mean"),
         (["train", "--accelerator", "cpu", "--precision", "16-mixed"], "--precision 16-mixed needs a GPU"),
@@ -149,6 +150,34 @@ def test_pretrain_command_on_a_dataset_only(tone_dataset, tmp_path):
     recipe = json.loads((out / "mobilenetv1_010.recipe.json").read_text())
     assert recipe["command"].startswith("kwsauto pretrain ") and "--no-corpus" in recipe["command"]
     assert recipe["plan"]["features"]["n_filters"] == 32 and recipe["plan"]["classes"] == 3
+
+
+# options of every command that the API does not default: hardware choices shared with search/train, flags, inputs
+_NOT_SETTINGS = {"command", "debug", "argv", "run_dir", "datasets", "accelerator", "precision", "no_corpus"}
+
+
+@pytest.mark.parametrize("argv", [["leaderboard", "RUN"], ["pretrain"]])
+def test_parser_leaves_every_default_to_the_api(argv):
+    from kwsauto.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    given = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS and v is not None and v is not False}
+    assert given == {}
+
+
+def test_pretrain_settings_hold_the_defaults_the_help_names(tmp_path):
+    from kwsauto.pretrain import PretrainSettings
+
+    settings = PretrainSettings(models=("mobilenetv1_010",))
+    assert (settings.out, settings.epochs, settings.learning_rate, settings.batch_size, settings.seed) == (
+        Path("pretrained"), 12, 0.005, 64, 0)
+    assert settings.corpus is not None and (settings.corpus.n_voices, settings.corpus.seed) == (80, 0)
+
+
+def test_leaderboard_sort_error_names_the_flag(tiny_run, capsys):
+    code, _ = run_cli("leaderboard", str(tiny_run), "--sort", "ram")
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert code == 2 and "--sort 'ram' is not a sort key (did you mean 'ram_bytes'?)" in err
 
 
 def test_devices_and_models_tables():
@@ -277,3 +306,14 @@ def test_quick_start_searches_the_demo_with_the_quick_space(tmp_path, monkeypatc
     assert settings["space"] == "quick" and settings.get("demo") is True
     assert card["footprint"]["ram_bytes"] <= 64 * 1024 and card["model"].startswith("mobilenetv1_")
     assert card["config"]["model"]["pretrained"]  # the quick space fine-tunes the shipped backbones
+
+
+def test_api_fields_become_flags_where_the_message_names_them():
+    from kwsauto.cli import _in_flags
+    from kwsauto.errors import ConfigError, OutputError
+
+    assert _in_flags(ConfigError("n_trials must be at least 1, but got 0.", field="n_trials")) == (
+        "--trials must be at least 1, but got 0.")
+    error = OutputError("Cannot write to output folder /tmp/out: denied. Choose another (`out`) or `study_name`.")
+    assert _in_flags(error) == "Cannot write to output folder /tmp/out: denied. Choose another (--out) or --study."
+    assert _in_flags(ConfigError("sorted trials exclude trial 3")) == "sorted trials exclude trial 3"  # no field named

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -76,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="reprint a search's leaderboard from its study")
     lb.add_argument("run_dir", type=Path)
-    lb.add_argument("--top", type=int, default=10)
-    lb.add_argument("--sort", default="val_accuracy", help="val_accuracy, test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
+    lb.add_argument("--top", type=int, help="trials shown (default 10)")
+    lb.add_argument("--sort", help="val_accuracy (default), test_accuracy, ram_bytes, flash_bytes, latency_ms, number, seconds")
     lb.add_argument("--feasible", action="store_true", help="only trained trials that fit the budget")
     lb.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 
@@ -154,15 +155,20 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 
 # a settings field → the flag that sets it, where the two names differ
-_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study"}
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "models": "--model"}
+_NAMED_FIELD = re.compile(r"`([a-z][a-z0-9_]*)`")  # a field named inside an API message (see KwsautoError)
+
+
+def _flag(field: str) -> str:
+    return _FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def _in_flags(exc: KwsautoError) -> str:
-    """The API's message with the settings field it starts with named as the CLI's flag."""
+    """The API's message with the settings fields it names (first, or in backticks) named as the CLI's flags."""
     message, field = str(exc), getattr(exc, "field", None)
     if field and message.startswith(field):
-        return _FLAGS.get(field, "--" + field.replace("_", "-")) + message[len(field):]
-    return message
+        message = _flag(field) + message[len(field):]
+    return _NAMED_FIELD.sub(lambda m: _flag(m.group(1)), message)
 
 
 def _tame_openmp_spinning() -> None:

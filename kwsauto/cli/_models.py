@@ -11,7 +11,8 @@ from rich.text import Text
 def cmd_devices(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from kwsauto.device import DEFAULT_DEVICE, list_devices
+    from kwsauto import list_devices
+    from kwsauto.device import DEFAULT_DEVICE
     from kwsauto.units import format_bytes
 
     table = Table(title="Devices")
@@ -62,11 +63,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from kwsauto._api import predict
-    from kwsauto.errors import DataError
 
-    for path in args.files:
-        if not path.is_file():
-            raise DataError(f"Audio file {path} does not exist.")
     predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top else {}))
     table = Table(title=Text(f"Predictions · {args.model.name}"))
     table.add_column("file")
@@ -104,19 +101,12 @@ def cmd_profile(args: argparse.Namespace, console: Console) -> int:
 def cmd_firmware(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from kwsauto.device import DEFAULT_DEVICE, estimate_footprint, get_device
-    from kwsauto.evaluate import resolve_target
-    from kwsauto.export._firmware import read_model_io, write_firmware
-    from kwsauto.export._tflite_reader import read_int8_graph
+    from kwsauto._api import firmware
     from kwsauto.units import format_bytes
 
-    target = resolve_target(args.model)  # a model of a run (RUN/best) is sized for the run's device
-    device = get_device(args.device or (target.settings.device if target.settings is not None else DEFAULT_DEVICE))
-    model = read_model_io(args.model)  # checked before anything is written
-    estimate = estimate_footprint(read_int8_graph(args.model), model.features, device, model.labels)
+    files = firmware(args.model, args.out, args.device)
     out = args.out or args.model.parent
-    files = write_firmware(args.model, out, device=device.name, device_arena_bytes=estimate.arena_bytes)
-    table = Table(title=f"C sources for {args.model.name} on {device.name}", show_header=False)
+    table = Table(title=f"C sources for {args.model.name} on {files.device}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     table.add_row("files", ", ".join(p.name for p in files.paths) + f" in {out}")
@@ -125,4 +115,3 @@ def cmd_firmware(args: argparse.Namespace, console: Console) -> int:
         table.add_row("front end RAM", f"{format_bytes(files.frontend_ram.total_bytes)} (sizeof(kws_frontend_t), compiled)")
     console.print(table)
     return 0
-

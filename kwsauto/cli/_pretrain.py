@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from pathlib import Path
 
 from rich.console import Console
 
@@ -13,23 +14,21 @@ from kwsauto.cli._options import add_hardware_options, hardware_request
 def add_pretrain_parser(sub) -> None:
     p = sub.add_parser("pretrain", help="pretrain backbones on a synthetic English word corpus (plus your datasets)")
     p.add_argument("datasets", nargs="*", help="real dataset folders to add (train and validation splits only)")
-    p.add_argument("--model", default="mobilenets",
-                   help="comma-separated model names, or 'mobilenets' for MobileNetV1/V2 at every width (default)")
-    p.add_argument("--out", default="pretrained", help="folder for <model>.safetensors + .recipe.json (default ./pretrained)")
+    p.add_argument("--model", help="comma-separated model names, or 'mobilenets' for MobileNetV1/V2 at every width "
+                   "(default)")
+    p.add_argument("--out", type=Path, help="folder for <model>.safetensors + .recipe.json (default ./pretrained)")
     p.add_argument("--features", help="feature config as key=value pairs over the default (MFE, 20 ms frames every 20 ms, "
                    "40 filters), e.g. kind=mfcc,frame_stride_s=0.01")
-    p.add_argument("--epochs", type=int, default=12, help="epochs per model (default 12)")
-    p.add_argument("--lr", type=float, default=0.005, help="peak learning rate, decayed by cosine (default 0.005)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--voices", type=int, default=80, help="synthetic voices in the corpus (default 80)")
+    p.add_argument("--epochs", type=int, help="epochs per model (default 12)")
+    p.add_argument("--lr", type=float, help="peak learning rate, decayed by cosine (default 0.005)")
+    p.add_argument("--batch-size", type=int, help="clips per batch (default 64)")
+    p.add_argument("--voices", type=int, help="synthetic voices in the corpus (default 80)")
     p.add_argument("--no-corpus", action="store_true", help="pretrain on the given datasets only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="seed of the corpus's voices and of training (default 0)")
     add_hardware_options(p)
 
 
 def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
-    from pathlib import Path
-
     from rich.table import Table
 
     from kwsauto.data.corpus import CorpusSpec
@@ -37,20 +36,20 @@ def cmd_pretrain(args: argparse.Namespace, console: Console) -> int:
     from kwsauto.pretrain import PretrainSettings, pretrain
     from kwsauto.units import format_bytes
 
-    names = [n.strip() for n in args.model.split(",") if n.strip()]
+    names = [n.strip() for n in (args.model if args.model is not None else "mobilenets").split(",") if n.strip()]
     if names == ["mobilenets"]:
         names = list_models("mobilenet")
+    seed = {"seed": args.seed} if args.seed is not None else {}  # the rest: the settings' own defaults
+    corpus = {"n_voices": args.voices} if args.voices is not None else {}
+    given = {"out": args.out, "epochs": args.epochs, "learning_rate": args.lr, "batch_size": args.batch_size}
     settings = PretrainSettings(
         models=tuple(names),
         features=_features(args.features),
-        out=Path(args.out),
-        corpus=None if args.no_corpus else CorpusSpec(n_voices=args.voices, seed=args.seed),
+        corpus=None if args.no_corpus else CorpusSpec(**corpus, **seed),
         datasets=tuple(Path(d) for d in args.datasets),
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
         hardware=hardware_request(args),
+        **seed,
+        **{name: value for name, value in given.items() if value is not None},
     )
     command = shlex.join(["kwsauto", *args.argv])
 

@@ -42,9 +42,12 @@ def cmd_summary(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
-    from kwsauto.report import write_run_report
+    from kwsauto.cli._reproduce import with_reproduce_command
+    from kwsauto.report import build_run_report, write_report
 
-    files = write_run_report(args.run_dir, args.out, storage=args.storage)
+    out = args.out or args.run_dir
+    report = with_reproduce_command(build_run_report(args.run_dir, out / "plots", storage=args.storage))
+    files = write_report(report, out)
     for name, why in files.plots.skipped.items():
         console.print(f"[dim]Plot {name} not drawn: {why}[/]", highlight=False)
     console.print(f"Wrote {files.html} and {files.markdown} ({len(files.plots.files)} plots in {files.html.parent / 'plots'})")

@@ -53,15 +53,15 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     with SearchProgress(console, settings.trial_limit, settings.time_limit_s) as progress:
         result = run_search(settings, progress, verbose=args.debug)
     compact = console.width < 110
-    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact))
+    console.print(leaderboard_table(result.rows, top=10, title=f"Leaderboard · {result.study_name}", compact=compact,
+                                    show_all=_show_all))
     if result.pareto is not None:
         console.print(leaderboard_table(result.pareto, top=None, title="Pareto front (accuracy vs RAM and latency)", compact=compact))
         console.print(f"[dim]{escape(str(result.run.path / 'pareto.csv'))}, {escape(str(result.run.path / 'pareto.png'))}[/]")
     if result.card is not None:
         metrics = result.card.metrics
-        console.print(class_metrics_table(
-            {"per_class": metrics.test_per_class, "accuracy": metrics.test_accuracy, "macro_f1": metrics.test_macro_f1},
-            title="Chosen model · test split, per class"))
+        console.print(class_metrics_table(metrics.test_per_class, metrics.test_accuracy, metrics.test_macro_f1,
+                                          title="Chosen model · test split, per class"))
         console.print(best_panel(result.card, result.run.path))
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
@@ -87,8 +87,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         outcome = train(args.data, config, expert=args.expert, dataset=dataset_options(args), listener=on_epoch,
                         hardware=hardware_request(args), data_progress=data_progress)
     result = outcome.result
-    metrics = result.test.to_dict()
-    console.print(class_metrics_table(metrics, title="Test split, per class"))
+    test = result.test
+    console.print(class_metrics_table(test.per_class, test.accuracy, test.macro_f1, title="Test split, per class"))
     console.print(confusion_table(result.test.labels, result.test.confusion))
     demo = " (synthetic demo voices)" if args.data is None else ""
     console.print(
@@ -101,18 +101,21 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
     from kwsauto._api import load_run
-    from kwsauto.errors import ConfigError, did_you_mean
-    from kwsauto.report import best_panel, leaderboard_table, sort_rows
-    from kwsauto.search import SORT_KEYS
+    from kwsauto.report import best_panel, leaderboard_table
 
-    if args.sort not in SORT_KEYS:
-        raise ConfigError(f"Unknown sort key {args.sort!r}{did_you_mean(args.sort, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.")
     run = load_run(args.run_dir, storage=args.storage)
-    rows = sort_rows(run.rows(), args.sort, feasible_only=args.feasible)
-    console.print(leaderboard_table(rows, top=args.top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110))
+    sort = {"sort": args.sort} if args.sort is not None else {}  # None: Run.leaderboard's and the table's defaults
+    rows = run.leaderboard(**sort, feasible_only=args.feasible)
+    top = {"top": args.top} if args.top is not None else {}
+    console.print(leaderboard_table(rows, **top, title=f"Leaderboard · {run.settings.study}", compact=console.width < 110,
+                                    show_all=_show_all))
     if run.card is not None:
         console.print(best_panel(run.card, run.path))
     return 0
+
+
+def _show_all(n_rows: int) -> str:
+    return f"kwsauto leaderboard RUN_DIR --top {n_rows}"
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:

@@ -94,7 +94,7 @@ def load_dataset(root: str | Path, options: DatasetOptions | None = None) -> Cli
     if skipped:
         first, reason = skipped[0]
         if options.strict:
-            raise DataError(f"{first}: {reason}. Remove it, or run without --strict to skip such files.")
+            raise DataError(f"{first}: {reason}. Remove it, or run without `strict` to skip such files.")
         _LOGGER.warning("Skipped %d file(s) that are not audio, first %s: %s", len(skipped), first, reason)
     if not clips:
         raise DataError(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kwsauto.device import DEFAULT_DEVICE, Footprint, get_device
-from kwsauto.models import ModelSpec, list_models, resolve, shipped_backbones, shipped_recipe
+from kwsauto.models import ModelSpec, list_models, resolve, shipped_recipe
 from kwsauto.search import footprint_of
 from kwsauto.training import TrialConfig
 
@@ -39,14 +39,13 @@ def backbone_footprints(
     profile = get_device(device)
     budget = ram_budget_bytes or profile.ram_bytes
     labels = tuple(f"class{i}" for i in range(classes))
-    shipped = shipped_backbones()
     rows = []
     for name in list_models():
         entry = resolve(name)
         f = footprint_of(TrialConfig(PRETRAIN_FEATURES, ModelSpec(entry.arch, entry.width)), labels, profile)
-        recipe = (shipped_recipe(name) or {}) if name in shipped else {}
+        recipe = (shipped_recipe(name) or {}) if entry.pretrained is not None else {}
         rows.append(BackboneFootprint(
-            name, classes, f, f.ram_bytes <= budget and f.flash_bytes <= profile.flash_bytes, shipped.get(name),
+            name, classes, f, f.ram_bytes <= budget and f.flash_bytes <= profile.flash_bytes, entry.pretrained,
             recipe.get("val_accuracy"),
         ))
     return rows

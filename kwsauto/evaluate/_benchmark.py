@@ -15,7 +15,6 @@ import logging
 import platform
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -26,6 +25,7 @@ from kwsauto.evaluate._benchmark_results import (
     VARIANTS,
     BenchmarkReport,
     DeviceFit,
+    HostInfo,
     ModelBenchmark,
     VariantAccuracy,
 )
@@ -61,7 +61,9 @@ def benchmark(
     """
     if repeats < 1 or warmup < 0:
         raise ConfigError(
-            f"Latency needs --repeats of at least 1 (and warmup >= 0), but got repeats={repeats}, warmup={warmup}."
+            f"repeats must be at least 1 (and `warmup` at least 0) to time latency, but got repeats={repeats}, "
+            f"warmup={warmup}.",
+            field="repeats",
         )
     targets = resolve_targets(target, trial, top, storage)
     budget = budget or _budget_of(targets[0])
@@ -273,23 +275,24 @@ def _latency(
     return tuple(stats)
 
 
-def _host_info() -> dict[str, Any]:
-    import onnxruntime
-
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": _cpu_name(),
-        "python": platform.python_version(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
-    }
+def _host_info() -> HostInfo:
     from importlib.metadata import PackageNotFoundError, version
 
+    import onnxruntime
+
+    litert = None
     with contextlib.suppress(PackageNotFoundError):
-        info["ai_edge_litert"] = version("ai-edge-litert")
-    return info
+        litert = version("ai-edge-litert")
+    return HostInfo(
+        platform=platform.platform(),
+        machine=platform.machine(),
+        processor=_cpu_name(),
+        python=platform.python_version(),
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        onnxruntime=onnxruntime.__version__,
+        ai_edge_litert=litert,
+    )
 
 
 def _cpu_name() -> str:

@@ -1,11 +1,11 @@
 """What a benchmark measured: accuracy per variant, footprint per device, host latency, as dataclasses and JSON.
 
-:func:`kwsauto.report.benchmark` fills these; the rich tables and ``--json`` read them.
+:func:`kwsauto.evaluate.benchmark` fills these; the rich tables and ``--json`` read them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "VARIANTS",
     "BenchmarkReport",
     "DeviceFit",
+    "HostInfo",
     "ModelBenchmark",
     "VariantAccuracy",
     "write_benchmark_json",
@@ -119,20 +120,37 @@ class ModelBenchmark:
 
 
 @dataclass(frozen=True)
+class HostInfo:
+    """The machine a benchmark's latency was measured on, and the runtimes' versions."""
+
+    platform: str
+    machine: str
+    processor: str
+    python: str
+    torch_threads: int
+    torch: str
+    onnxruntime: str
+    ai_edge_litert: str | None = None  # None: not installed
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class BenchmarkReport:
     """The benchmark of one target (or the top trials of a run), as written to ``--json``."""
 
     target: str
     budget: Budget
     models: tuple[ModelBenchmark, ...]
-    host: dict[str, Any]
+    host: HostInfo
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kwsauto_benchmark": 1,
             "target": self.target,
             "budget": self.budget.to_dict(),
-            "host": self.host,
+            "host": self.host.to_dict(),
             "models": [m.to_dict() for m in self.models],
         }
 
@@ -144,6 +162,6 @@ def write_benchmark_json(report: BenchmarkReport, path: str | Path) -> Path:
         atomic_write_json(path, report.to_dict())
     except OSError as exc:
         raise OutputError(
-            f"Cannot write benchmark JSON {path}: {exc.strerror or exc}; choose another --json path."
+            f"Cannot write benchmark JSON {path}: {exc.strerror or exc}; choose another file."
         ) from None
     return path

@@ -71,7 +71,7 @@ def resolve_target(path: str | Path, trial: int | None = None, storage: str | No
         # a trial folder exists only once the trial trained; an infeasible trial still has a footprint
         if trial is not None and trial != int(path.name):
             raise ConfigError(
-                f"{path} is trial {int(path.name)}, but --trial {trial} was given; give one of them."
+                f"trial {trial} was given, but {path} is trial {int(path.name)}; give one of them.", field="trial"
             )
         return _trial_target(Run.open(path.parent.parent, storage), int(path.name))
     if not path.exists():
@@ -81,7 +81,8 @@ def resolve_target(path: str | Path, trial: int | None = None, storage: str | No
     if path.is_file():
         if trial is not None:
             raise ConfigError(
-                f"--trial {trial} needs a run folder, but {path} is a model file; drop --trial or give the run."
+                f"trial {trial} needs a run folder, but {path} is a model file; drop `trial` or give the run.",
+                field="trial",
             )
         if path.suffix not in _MODEL_SUFFIXES:
             raise ConfigError(
@@ -108,15 +109,15 @@ def resolve_targets(
     if top is None:
         return [resolve_target(path, trial, storage)]
     if top < 1:
-        raise ConfigError(f"--top must be at least 1, but got {top}.")
+        raise ConfigError(f"top must be at least 1, but got {top}.", field="top")
     if trial is not None:
         raise ConfigError(
-            f"--top and --trial exclude each other, but got --top {top} --trial {trial}; give one."
+            f"top and `trial` exclude each other, but got top={top}, trial={trial}; give one.", field="top"
         )
     path = Path(path)
     if not _is_run(path):
         raise ConfigError(
-            f"--top needs a run folder (with run.json), but got {path}; give the folder a search wrote."
+            f"top needs a run folder (with run.json), but got {path}; give the folder a search wrote.", field="top"
         )
     run = Run.open(path, storage)
     numbers = [r["number"] for r in run.rows() if r["state"] == "complete" and r.get("feasible")][:top]

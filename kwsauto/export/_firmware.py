@@ -59,11 +59,13 @@ class ModelIO:
 
 @dataclass(frozen=True)
 class FirmwareFiles:
-    """The files written, the arena to allocate, and the front end's RAM as compiled (None without a compiler)."""
+    """The files written, the arena to allocate, and the front end's RAM as compiled (None without a compiler);
+    ``device``: what the arena is sized for."""
 
     paths: tuple[Path, ...]
     arena_bytes: int
     frontend_ram: FrontendRam | None
+    device: str = ""
 
 
 def read_model_io(tflite: Path) -> ModelIO:
@@ -141,7 +143,7 @@ def write_firmware(
     else:
         ram = frontend_ram(folder)
     _LOGGER.info("Wrote the C front end and model settings for %s into %s", tflite.name, folder)
-    return FirmwareFiles(paths, arena, ram)
+    return FirmwareFiles(paths, arena, ram, device)
 
 
 def _arena_bytes(host_arena: int, device_arena: int) -> int:

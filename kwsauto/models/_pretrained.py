@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
@@ -21,11 +21,16 @@ from kwsauto.models._checkpoint import (
 )
 from kwsauto.models._names import registry_name
 
+if TYPE_CHECKING:
+    from kwsauto.models._head import KwsNet
+    from kwsauto.models._spec import ModelSpec
+
 __all__ = [
     "PRETRAINED_DIR",
     "checkpoint_for",
     "has_pretrained",
     "init_backbone",
+    "load_pretrained",
     "pretrained_features",
     "shipped_backbones",
     "shipped_recipe",
@@ -103,3 +108,13 @@ def init_backbone(backbone: nn.Module, ckpt: BackboneCheckpoint, features: dict[
             "(its .recipe.json lists it) or a checkpoint made for these features."
         )
     load_canonical_state_dict(backbone, ckpt.state_dict, ckpt.path)
+
+
+def load_pretrained(net: KwsNet, spec: ModelSpec, features: dict[str, Any] | None = None) -> KwsNet:
+    """Start ``net``'s backbone (a :func:`kwsauto.models.create_model` of ``spec``) from the checkpoint
+    ``spec.pretrained`` names (see :func:`checkpoint_for`); the head stays as built. The checkpoint must have been
+    trained on ``features`` (the feature config as a dict) when both are known. A spec without one: unchanged."""
+    ckpt = checkpoint_for(spec.arch, spec.width, spec.pretrained)
+    if ckpt is not None:
+        init_backbone(net.backbone, ckpt, features)
+    return net

@@ -1,21 +1,23 @@
-"""The model registry: one table of every backbone, by a name that carries variant and width.
+"""The model registry: one table of every backbone, by a name that carries variant and width, with the
+pretrained backbone kwsauto ships for it.
 
 ``mobilenetv1_010`` is MobileNetV1 at width 0.1, ``mobilenetv2_035`` MobileNetV2 at 0.35, ``dscnn`` the MLPerf
-Tiny DS-CNN (width 1.0).
+Tiny DS-CNN (width 1.0). :func:`create_model` only builds (random weights); loading weights is a separate step
+(:func:`kwsauto.models.load_pretrained` for a backbone checkpoint, ``load_state_dict`` for trained weights).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 from torch import nn
 
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.models._head import ClassifierHead, KwsNet
 from kwsauto.models._names import WIDTHS, registry_name
-from kwsauto.models._pretrained import checkpoint_for, init_backbone
+from kwsauto.models._pretrained import shipped_backbones
 from kwsauto.models._same_padding import apply_tf_same_padding
 from kwsauto.models._spec import ModelSpec
 from kwsauto.models.dscnn import DSCNNBackbone
@@ -33,15 +35,23 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 
 @dataclass(frozen=True)
 class BackboneEntry:
+    """A registered backbone: its architecture and width, and the pretrained backbone file kwsauto ships for it
+    (``None`` where none ships; ``ModelSpec(pretrained=True)`` loads it)."""
+
     name: str
     arch: str
     width: float
+    pretrained: Path | None = None
 
 
 def _entries() -> dict[str, BackboneEntry]:
-    table = {registry_name(a, w): BackboneEntry(registry_name(a, w), a, w) for a in ("mobilenetv1", "mobilenetv2") for w in WIDTHS}
-    table["dscnn"] = BackboneEntry("dscnn", "dscnn", 1.0)
-    return table
+    shipped = shipped_backbones()
+    shapes = [(a, w) for a in ("mobilenetv1", "mobilenetv2") for w in WIDTHS] + [("dscnn", 1.0)]
+    return {
+        name: BackboneEntry(name, arch, width, shipped.get(name))
+        for arch, width in shapes
+        for name in (registry_name(arch, width),)
+    }
 
 
 def list_models(pattern: str = "") -> list[str]:
@@ -59,20 +69,9 @@ def resolve(name: str) -> BackboneEntry:
     return entries[name]
 
 
-def create_model(
-    spec: ModelSpec,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    *,
-    init_pretrained: bool = False,
-    features: dict[str, Any] | None = None,
-) -> KwsNet:
-    """Build ``spec`` for ``input_shape`` ``[1, frames, coeffs]``, padded as TFLite pads (see ``_same_padding``).
-
-    With ``init_pretrained`` a pretrained spec's backbone starts from its checkpoint, which must have been trained
-    on ``features`` (the feature config as a dict) when both are known; the head is always new. Without it the
-    weights are random (as when trained weights are loaded next).
-    """
+def create_model(spec: ModelSpec, num_classes: int, input_shape: tuple[int, int, int]) -> KwsNet:
+    """Build ``spec`` for ``input_shape`` ``[1, frames, coeffs]``, padded as TFLite pads (see ``_same_padding``),
+    with random weights: :func:`kwsauto.models.load_pretrained` starts its backbone from a checkpoint."""
     if spec.arch not in ARCHITECTURES:
         raise ConfigError(
             f"Unknown architecture {spec.arch!r}{did_you_mean(spec.arch, ARCHITECTURES)}; "
@@ -81,8 +80,5 @@ def create_model(
     if num_classes < 2:
         raise ConfigError(f"A classifier needs at least 2 classes, but got num_classes={num_classes}.")
     backbone = ARCHITECTURES[spec.arch](width=spec.width, in_channels=input_shape[0])
-    ckpt = checkpoint_for(spec.arch, spec.width, spec.pretrained) if init_pretrained else None
-    if ckpt is not None:
-        init_backbone(backbone, ckpt, features)
     head = ClassifierHead(backbone.out_channels, num_classes, units=spec.head_units, dropout=spec.dropout)
     return apply_tf_same_padding(KwsNet(backbone, head), input_shape)

@@ -56,7 +56,7 @@ class PretrainSettings:
     """
 
     models: tuple[str, ...]
-    out: Path
+    out: Path = Path("pretrained")
     corpus: CorpusSpec | None = field(default_factory=CorpusSpec)
     datasets: tuple[Path, ...] = ()
     features: FeatureConfig = PRETRAIN_FEATURES
@@ -68,7 +68,7 @@ class PretrainSettings:
 
     def __post_init__(self) -> None:
         if not self.models:
-            raise ConfigError("Name at least one model to pretrain, e.g. --model mobilenetv1_025.")
+            raise ConfigError("models is empty: name at least one model to pretrain, e.g. mobilenetv1_025.", field="models")
         for name in self.models:
             resolve(name)
         if self.corpus is None and not self.datasets:

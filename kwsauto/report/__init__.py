@@ -12,7 +12,6 @@ from kwsauto.report._tables import (
     class_metrics_table,
     confusion_table,
     leaderboard_table,
-    sort_rows,
 )
 
 # Benchmark and summary tables, plots and the run report load torch, Optuna and matplotlib: imported when first used.
@@ -31,6 +30,7 @@ _LAZY = {
     "ReportFiles": "_report_files",
     "RunReport": "_run_report",
     "build_run_report": "_run_report",
+    "write_report": "_report_files",
     "write_run_report": "_report_files",
 }
 
@@ -53,8 +53,8 @@ __all__ = [
     "plot_confusion",
     "plot_optimization_history",
     "plot_param_importances",
-    "sort_rows",
     "summary_table",
+    "write_report",
     "write_run_plots",
     "write_run_report",
 ]

@@ -132,7 +132,7 @@ def latency_table(report: BenchmarkReport) -> Table:
     host = report.host
     counts = "; ".join(f"{n} runs after {w} warm-up" for n, w in sorted(runs))
     table.caption = (
-        f"{counts} · one thread each · {host.get('machine', '')} {host.get('processor', '')}".rstrip()
+        f"{counts} · one thread each · {host.machine} {host.processor}".rstrip()
     )
     return table
 
@@ -143,7 +143,7 @@ def _model_details(model: ModelBenchmark) -> list[RenderableType]:
     if deployed is not None:
         metrics = deployed.metrics
         title = f"Per class · {model.name} · {deployed.runtime}"
-        parts.append(class_metrics_table(metrics.to_dict(), title=title))
+        parts.append(class_metrics_table(metrics.per_class, metrics.accuracy, metrics.macro_f1, title=title))
         parts.append(
             confusion_table(metrics.labels, metrics.confusion, title=f"Confusion matrix · {model.name}")
         )

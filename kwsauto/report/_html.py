@@ -161,6 +161,15 @@ def _plots(report: RunReport) -> str:
     return out + (f'<p class="muted">Not drawn:</p><ul class="muted">{skipped}</ul>' if skipped else "")
 
 
+def _reproduce(report: RunReport) -> str:
+    if not report.command:
+        return ""
+    return (
+        f"<h2>How to reproduce</h2>\n<pre><code>{escape(report.command)}</code></pre>\n"
+        f'<p class="muted">{escape(report.reproduce_note)}</p>\n'
+    )
+
+
 def render_html(report: RunReport) -> str:
     """The whole report as one HTML document."""
     from kwsauto import __version__
@@ -187,10 +196,7 @@ def render_html(report: RunReport) -> str:
 {_chosen(report)}
 <h2>Plots</h2>
 {_plots(report)}
-<h2>How to reproduce</h2>
-<pre><code>{escape(report.command)}</code></pre>
-<p class="muted">{escape(report.reproduce_note)}</p>
-<footer>kwsauto {escape(__version__)}</footer>
+{_reproduce(report)}<footer>kwsauto {escape(__version__)}</footer>
 </main>
 </body>
 </html>

@@ -79,5 +79,7 @@ def render_markdown(report: RunReport, plots_relative_to: Path | None = None) ->
             out += [f"![{title}]({Path(os.path.relpath(path, base)).as_posix()})", ""]
     for name, why in report.plots.skipped.items():
         out += [f"- {PLOT_TITLES.get(name, name)} not drawn: {why}"]
-    out += ["", "## How to reproduce", "", "```sh", report.command, "```", "", report.reproduce_note, ""]
+    if report.command:
+        out += ["", "## How to reproduce", "", "```sh", report.command, "```", "", report.reproduce_note]
+    out.append("")
     return "\n".join(out)

@@ -1,25 +1,39 @@
-"""A run's report: what it searched, what it chose, its plots, and the command that reproduces it.
+"""A run's report: what it searched, what it chose, its plots, and (when given) the command that reproduces it.
 
 :func:`build_run_report` reads a run folder (never trains or evaluates: the numbers are the study's and the
 card's) and draws its plots; :mod:`kwsauto.report._report_files` renders it. A run without a chosen model still
-gets a report, which says so.
+gets a report, which says so. The reproducing command is the caller's to give (the CLI writes it from the run's
+settings): the report only renders it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import shlex
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kwsauto.errors import OutputError
 from kwsauto.report._plots import RunPlots, write_run_plots
 
 if TYPE_CHECKING:
     from kwsauto.search import ModelCard, RunSettings
 
-__all__ = ["RunReport", "build_run_report", "reproduce_command"]
+__all__ = ["RunReport", "build_run_report", "writing_report_into"]
+
+
+@contextlib.contextmanager
+def writing_report_into(out: Path) -> Iterator[None]:
+    """An OS error while writing the report (or its plots) into ``out`` becomes a one-line error naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot write the report into {out}: {exc.strerror or exc}; choose another folder (`out`)."
+        ) from None
 
 @dataclass(frozen=True)
 class RunReport:
@@ -27,12 +41,12 @@ class RunReport:
 
     run_dir: Path
     settings: RunSettings
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]]  # the leaderboard's rows, as its table and CSV hold them
     card: ModelCard | None
-    command: str
     plots: RunPlots
     created: str
     notes: tuple[str, ...] = ()  # what the reader must know first: no chosen model, say
+    command: str = ""  # the command line that reproduces the run ("": the report has no "How to reproduce")
     reproduce_note: str = ""  # what the command cannot say
 
     @property
@@ -41,46 +55,13 @@ class RunReport:
         return dict(Counter(r.get("state", "") for r in self.rows))
 
     @property
+    def finished(self) -> int:
+        """Trials that ended (not running or waiting): what running the search again must count to."""
+        return sum(r.get("state") not in ("running", "waiting") for r in self.rows)
+
+    @property
     def title(self) -> str:
         return f"kwsauto report · {self.settings.study}"
-
-
-def reproduce_command(settings: RunSettings, n_trials: int, run_dir: Path) -> str:
-    """The ``kwsauto search`` command line that runs (or resumes) this search, from its ``run.json``."""
-    from kwsauto.data import DatasetOptions
-
-    args = ["kwsauto", "search"]
-    if not settings.demo:
-        args.append(settings.data)
-    budget = settings.budget
-    for flag, n in (("--budget", budget.ram_bytes), ("--flash", budget.flash_bytes)):
-        if n:
-            args += [flag, f"{n // 1024}KB" if n % 1024 == 0 else str(n)]
-    if budget.latency_ms:
-        args += ["--latency", f"{budget.latency_ms:g}"]
-    args += ["--device", settings.device, "--space", settings.space, "--trials", str(max(n_trials, 1))]
-    args += ["--seed", str(settings.seed), "--sampler", settings.sampler, "--pruner", settings.pruner]
-    args += ["--objective", settings.objective, "--metric", settings.metric]
-    if settings.time_limit_s:
-        args += ["--time-limit", f"{settings.time_limit_s:g}s"]
-    if settings.workers > 1:
-        args += ["--workers", str(settings.workers)]
-    if settings.expert:
-        args += ["--expert", settings.expert]
-    if settings.pretrained:
-        args += ["--pretrained", settings.pretrained]
-    args += ["--study", settings.study, "--out", str(run_dir)]
-    dataset, default = settings.dataset, DatasetOptions()
-    if dataset.keywords:
-        args += ["--keywords", ",".join(dataset.keywords)]
-    if dataset.noise_class:
-        args.append("--noise-class")
-    if dataset.strict:
-        args.append("--strict")
-    if dataset.speaker_patterns != default.speaker_patterns:
-        for pattern in dataset.speaker_patterns:
-            args += ["--speaker-pattern", pattern]
-    return shlex.join(args)
 
 
 def build_run_report(
@@ -91,25 +72,21 @@ def build_run_report(
 
     run = Run.open(run_dir, storage)
     run_dir = Path(run_dir)
-    plots = write_run_plots(run, Path(plots_dir) if plots_dir else run_dir / "plots")
+    plots_dir = Path(plots_dir) if plots_dir else run_dir / "plots"
+    with writing_report_into(plots_dir.parent):
+        plots = write_run_plots(run, plots_dir)
     rows = run.rows()
     notes = []
     if run.card is None:
         notes.append(
             "No trained trial fits the budget yet, so no model was chosen: run the search longer or relax the budget."
         )
-    reproduce = f"The same command again resumes the study in {run_dir}."
-    if run.settings.storage:
-        reproduce += f" The study lives in shared storage ({run.settings.storage}): add --storage with its password."
-    finished = [r for r in rows if r.get("state") not in ("running", "waiting")]
     return RunReport(
         run_dir=run_dir,
         settings=run.settings,
         rows=rows,
         card=run.card,
-        command=reproduce_command(run.settings, len(finished), run_dir),
         plots=plots,
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         notes=tuple(notes),
-        reproduce_note=reproduce,
     )

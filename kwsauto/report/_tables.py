@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from kwsauto.units import format_bytes
 if TYPE_CHECKING:
     from kwsauto.search import ModelCard
 
-__all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table", "sort_rows"]
+__all__ = ["leaderboard_table", "best_panel", "class_metrics_table", "confusion_table"]
 
 _STATE_STYLE = {"complete": "green", "infeasible": "yellow", "pruned": "blue", "cut": "magenta", "fail": "red", "failed": "red", "running": "cyan"}
 
@@ -29,27 +29,20 @@ def _fmt_bytes(value: float | None) -> str:
     return "" if value is None else format_bytes(value)
 
 
-def sort_rows(rows: Sequence[dict[str, Any]], key: str = "val_accuracy", feasible_only: bool = False) -> list[dict]:
-    """Rows sorted by ``key`` (accuracies descending, costs ascending); missing values last."""
-    rows = [r for r in rows if not feasible_only or (r.get("feasible") and r.get("state") == "complete")]
-    descending = key in ("val_accuracy", "test_accuracy")
-
-    def sort_key(row: dict) -> tuple:
-        value = row.get(key)
-        if value is None:
-            return (1, 0.0, row["number"])
-        return (0, -value if descending else value, row["number"])
-
-    return sorted(rows, key=sort_key)
-
-
 def leaderboard_table(
-    rows: Sequence[dict[str, Any]], *, top: int | None = 10, title: str = "Leaderboard", compact: bool = False
+    rows: Sequence[dict[str, Any]],
+    *,
+    top: int | None = 10,
+    title: str = "Leaderboard",
+    compact: bool = False,
+    show_all: Callable[[int], str] | None = None,
 ) -> Table:
     """Top trials, then the infeasible ones with the limit they broke and by how much.
 
     ``compact`` (for terminals under ~110 columns) drops the flash and time columns. A "device" column says where
-    each trial trained once any trained off the CPU (``cpu``, ``cuda:1``, ``mps``).
+    each trial trained once any trained off the CPU (``cpu``, ``cuda:1``, ``mps``). Rows are the leaderboard's
+    dicts (its CSV rows). When trials are left out, the caption counts them; ``show_all(n_rows)`` adds how to
+    see them all (the CLI's command).
     """
     table = Table(title=Text(title), box=box.SIMPLE_HEAVY, header_style="bold", pad_edge=False)
     columns = [
@@ -103,7 +96,7 @@ def leaderboard_table(
         }
         table.add_row(*(cells[name] for name, _ in columns))
     if len(rows) > len(shown):
-        table.caption = f"{len(rows) - len(shown)} more trial(s): kwsauto leaderboard RUN_DIR --top {len(rows)}"
+        table.caption = f"{len(rows) - len(shown)} more trial(s)" + (f": {show_all(len(rows))}" if show_all else "")
     return table
 
 
@@ -148,14 +141,16 @@ def best_panel(card: ModelCard, run_dir: Path, files_dir: Path | None = None) ->
     return Panel(table, title="Chosen model", border_style="green", expand=False)
 
 
-def class_metrics_table(metrics: dict[str, Any], title: str = "Per-class metrics") -> Table:
-    """Precision, recall, F1 and support per class from a ``ClassMetrics.to_dict()``."""
+def class_metrics_table(
+    per_class: Mapping[str, Mapping[str, float]], accuracy: float, macro_f1: float, title: str = "Per-class metrics"
+) -> Table:
+    """Precision, recall, F1 and support per class (``ClassMetrics.per_class``, a card's ``test_per_class``)."""
     table = Table(title=title, box=box.SIMPLE)
     for name in ("class", "precision", "recall", "F1", "support"):
         table.add_column(name, justify="left" if name == "class" else "right")
-    for label, m in metrics["per_class"].items():
+    for label, m in per_class.items():
         table.add_row(Text(label), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
-    table.caption = f"accuracy {_fmt_acc(metrics['accuracy'])} · macro-F1 {metrics['macro_f1']:.3f}"
+    table.caption = f"accuracy {_fmt_acc(accuracy)} · macro-F1 {macro_f1:.3f}"
     return table
 
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.search._records import ModelCard, TrialRecord
 from kwsauto.training import TrialConfig
 
-__all__ = ["SORT_KEYS", "best_feasible", "leaderboard_rows", "trained_trials", "trial_row", "with_test_accuracy"]
+__all__ = [
+    "SORT_KEYS",
+    "best_feasible",
+    "leaderboard_rows",
+    "sort_rows",
+    "trained_trials",
+    "trial_row",
+    "with_test_accuracy",
+]
 
 SORT_KEYS = ("val_accuracy", "test_accuracy", "ram_bytes", "flash_bytes", "latency_ms", "number", "seconds")
 
@@ -54,6 +64,25 @@ def leaderboard_rows(study: optuna.Study) -> list[dict[str, Any]]:
     """All trials, best first: trained feasible trials by validation accuracy, then the rest by number."""
     rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
     return sorted(rows, key=lambda r: (r["state"] != "complete", -(r["objective"] or r["val_accuracy"] or 0.0), r["number"]))
+
+
+def sort_rows(rows: Sequence[dict[str, Any]], key: str = "val_accuracy", feasible_only: bool = False) -> list[dict[str, Any]]:
+    """Rows sorted by ``key`` (one of :data:`SORT_KEYS`; accuracies descending, costs ascending), missing values last;
+    ``feasible_only`` keeps the trained trials that fit the budget."""
+    if key not in SORT_KEYS:
+        raise ConfigError(
+            f"sort {key!r} is not a sort key{did_you_mean(key, SORT_KEYS)}; valid: {', '.join(SORT_KEYS)}.", field="sort"
+        )
+    rows = [r for r in rows if not feasible_only or (r.get("feasible") and r.get("state") == "complete")]
+    descending = key in ("val_accuracy", "test_accuracy")
+
+    def sort_key(row: dict[str, Any]) -> tuple:
+        value = row.get(key)
+        if value is None:
+            return (1, 0.0, row["number"])
+        return (0, -value if descending else value, row["number"])
+
+    return sorted(rows, key=sort_key)
 
 
 def with_test_accuracy(rows: list[dict[str, Any]], card: ModelCard | None) -> list[dict[str, Any]]:

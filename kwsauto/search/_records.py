@@ -31,19 +31,13 @@ __all__ = [
     "ModelCard",
     "RunSettings",
     "TrialRecord",
-    "read_json_record",
 ]
 
 CARD_SCHEMA = 1  # card.json's "kwsauto_card": raise it when a field changes meaning or disappears
 
 
-def read_json_record(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; anything else is a one-line error naming the file."""
-    return read_json(path, what)
-
-
 def _read(cls: Any, path: Path, what: str) -> Any:
-    raw = read_json_record(path, what)
+    raw = read_json(path, what)
     try:
         return cls.from_dict(raw)
     except KwsautoError as exc:

@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from kwsauto.errors import ConfigError
 from kwsauto.export import export_files
-from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
+from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, sort_rows, with_test_accuracy
 from kwsauto.search._records import ModelCard, RunSettings, TrialRecord
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._study import open_study
@@ -46,7 +46,7 @@ class Run:
         """The run's study: its journal, or the shared storage; never a new, empty study."""
         if self.storage is None and not self.folder.storage_path.is_file():
             where = (
-                f" (its study is in {self.settings.storage}: pass --storage with that URL)"
+                f" (its study is in {self.settings.storage}: pass that URL as `storage`)"
                 if self.settings.storage
                 else ""
             )
@@ -72,7 +72,7 @@ class Run:
             states = sorted({t.state.name.lower() for t in self.study.get_trials(deepcopy=False)}) or ["none"]
             raise ConfigError(
                 f"{self.path} has no finished trial that fits the budget (trial states: {', '.join(states)}); "
-                "run the search longer, or give --trial N to look at one trial."
+                "run the search longer, or give a `trial` number to look at one trial."
             )
         return chosen
 
@@ -98,6 +98,11 @@ class Run:
     def rows(self) -> list[dict[str, Any]]:
         """Every trial as a leaderboard row, best first, with the chosen model's test accuracy."""
         return with_test_accuracy(leaderboard_rows(self.study), self.card)
+
+    def leaderboard(self, sort: str = "val_accuracy", feasible_only: bool = False) -> list[dict[str, Any]]:
+        """:meth:`rows` sorted by ``sort`` (see :func:`kwsauto.search.sort_rows`); ``feasible_only``: the trained
+        trials that fit the budget. Rows stay dicts: they are the leaderboard's table and CSV rows."""
+        return sort_rows(self.rows(), sort, feasible_only=feasible_only)
 
     def export_dir(self, number: int) -> Path:
         """Where trial ``number`` is exported: ``best/`` for the chosen trial, ``trials/<n>/export`` otherwise."""

@@ -78,13 +78,13 @@ class RunFolder:
             probe.unlink()
         except OSError as exc:
             raise OutputError(
-                f"Cannot write to output folder {self.path}: {exc.strerror or exc}. Choose another with --out."
+                f"Cannot write to output folder {self.path}: {exc.strerror or exc}. Choose another (`out`)."
             ) from exc
         free = shutil.disk_usage(self.path).free
         if free < min_free_bytes:
             raise OutputError(
                 f"Output folder {self.path} has only {free // 1024**2} MB free; a search needs at least "
-                f"{min_free_bytes // 1024**2} MB. Free some space or choose another --out."
+                f"{min_free_bytes // 1024**2} MB. Free some space or choose another folder (`out`)."
             )
         return self
 

@@ -49,7 +49,7 @@ def make_storage(journal: Path, url: str | None = None) -> optuna.storages.BaseS
         except (ValueError, KeyError, TypeError) as exc:  # a record damaged in the middle, not just a torn end
             raise OutputError(
                 f"Study journal {journal} is damaged ({type(exc).__name__}: {str(exc)[:80]}); restore it from a "
-                "backup, or start a new search with another --out."
+                "backup, or start a new search with another `out`."
             ) from None
     if not re.match(r"^[a-z0-9+]+://", url):
         raise ConfigError(f"Storage {redact(url)!r} is not a database URL; use e.g. postgresql://user@host/db.")

@@ -233,10 +233,10 @@ def _prepare(
 
 
 def _check_checkpoint_fits(config: TrialConfig, n_labels: int) -> None:
-    from kwsauto.models import create_model
+    from kwsauto.models import create_model, load_pretrained
 
-    create_model(config.model, n_labels, config.features.shape, init_pretrained=True,
-                 features=config.features.to_dict())
+    load_pretrained(create_model(config.model, n_labels, config.features.shape), config.model,
+                    config.features.to_dict())
 
 
 def _trials_deadline(settings: SearchSettings, started: float) -> float | None:
@@ -425,5 +425,5 @@ def _check_resume(run: RunFolder, record: RunSettings) -> None:
         if getattr(previous, key) != getattr(record, key):
             raise ConfigError(
                 f"Run folder {run.path} holds a search with {key}={getattr(previous, key)!r}, not {getattr(record, key)!r}. "
-                "Use the same settings to resume it, or another --out/--study for a new search."
+                "Use the same settings to resume it, or another `out`/`study_name` for a new search."
             )

@@ -22,14 +22,19 @@ class ClassMetrics:
     support: tuple[int, ...]
     confusion: tuple[tuple[int, ...], ...]
 
+    @property
+    def per_class(self) -> dict[str, dict[str, float]]:
+        """Label → precision, recall, f1 and support, as a card's ``test_per_class`` holds them."""
+        return {
+            label: {"precision": p, "recall": r, "f1": f, "support": s}
+            for label, p, r, f, s in zip(self.labels, self.precision, self.recall, self.f1, self.support)
+        }
+
     def to_dict(self) -> dict:
         return {
             "accuracy": self.accuracy,
             "macro_f1": self.macro_f1,
-            "per_class": {
-                label: {"precision": p, "recall": r, "f1": f, "support": s}
-                for label, p, r, f, s in zip(self.labels, self.precision, self.recall, self.f1, self.support)
-            },
+            "per_class": self.per_class,
             "confusion": [list(row) for row in self.confusion],
         }
 

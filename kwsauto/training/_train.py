@@ -16,7 +16,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from kwsauto._interrupt import Interrupted, on_stop_signals
 from kwsauto.features import FeatureSet
-from kwsauto.models import KwsNet, create_model
+from kwsauto.models import KwsNet, create_model, load_pretrained
 from kwsauto.training._best_weights import RestoreBestWeights
 from kwsauto.training._config import TrialConfig
 from kwsauto.training._datamodule import KwsDataModule
@@ -94,8 +94,8 @@ def fit(
     pl.seed_everything(config.train.seed, workers=True, verbose=False)
     hooks = hooks or ExpertHooks()
     data = KwsDataModule(features, config.train)
-    net = model or create_model(
-        config.model, data.num_classes, features.config.shape, init_pretrained=True, features=config.features.to_dict()
+    net = model or load_pretrained(
+        create_model(config.model, data.num_classes, features.config.shape), config.model, config.features.to_dict()
     )
     if hooks.on_model is not None:
         hooks.on_model(net)

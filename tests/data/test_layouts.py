@@ -104,6 +104,16 @@ def test_not_audio_is_skipped_or_fatal_with_strict(tmp_path):
         load_dataset(root, DatasetOptions(strict=True))
 
 
+def test_the_strict_error_names_the_field_and_the_cli_its_flag(tmp_path):
+    from kwsauto.cli import _in_flags
+
+    root = write_tone_dataset(tmp_path / "d", speakers=4, reps=1, labels=("low", "mid"))
+    (root / "low" / "notes.txt").write_text("not audio")
+    with pytest.raises(DataError, match="run without `strict` to skip such files") as info:
+        load_dataset(root, DatasetOptions(strict=True))
+    assert "run without --strict to skip such files" in _in_flags(info.value)
+
+
 @pytest.mark.parametrize(
     "make, match",
     [

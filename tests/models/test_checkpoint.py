@@ -9,7 +9,7 @@ import torch
 from torchvision.models import mobilenet_v2
 
 from kwsauto.features import FeatureConfig
-from kwsauto.models import CheckpointError, ModelSpec, create_model, load_backbone_checkpoint
+from kwsauto.models import CheckpointError, ModelSpec, create_model, load_backbone_checkpoint, load_pretrained
 from kwsauto.models._checkpoint import canonical_state_dict
 from tests.conftest import TONE_FEATURES_CONFIG, save_random_backbone
 
@@ -21,8 +21,8 @@ def _save(path):
 
 
 def _pretrained(path, arch="mobilenetv1", width=0.1, shape=(1, 50, 40), features=FEATURES):
-    return create_model(ModelSpec(arch, width, pretrained=str(path)), 3, shape, init_pretrained=True,
-                        features=features.to_dict())
+    spec = ModelSpec(arch, width, pretrained=str(path))
+    return load_pretrained(create_model(spec, 3, shape), spec, features.to_dict())
 
 
 def test_round_trip_keeps_weights_within_int8_rounding(tmp_path):
@@ -46,8 +46,8 @@ def test_checkpoint_serves_other_input_shapes(tmp_path):
     """Keys are taken before SAME padding wraps convs, so a 50x40 backbone loads into a 99x40 model."""
     _save(tmp_path / "b.safetensors")
     other = FeatureConfig(kind="mfe", frame_length_s=0.02, frame_stride_s=0.01, n_filters=40)
-    net = create_model(ModelSpec("mobilenetv1", 0.1, pretrained=str(tmp_path / "b.safetensors")), 3, (1, 99, 40),
-                       init_pretrained=True)  # features unknown to the caller: not checked
+    spec = ModelSpec("mobilenetv1", 0.1, pretrained=str(tmp_path / "b.safetensors"))
+    net = load_pretrained(create_model(spec, 3, (1, 99, 40)), spec)  # features unknown to the caller: not checked
     assert net(torch.zeros(2, 1, 99, 40)).shape == (2, 3)
     with pytest.raises(CheckpointError, match="pretrained on other features: frame_stride_s=0.02"):
         _pretrained(tmp_path / "b.safetensors", shape=(1, 99, 40), features=other)
@@ -114,15 +114,17 @@ def test_torchvision_imagenet_mobilenetv2_folds_rgb(tmp_path, monkeypatch):
     torch.save(imagenet.state_dict(), hub / "mobilenet_v2-b0353104.pth")
     ckpt = load_backbone_checkpoint("imagenet")
     assert (ckpt.arch, ckpt.width, ckpt.source, ckpt.features) == ("mobilenetv2", 1.0, "torchvision-imagenet", None)
-    net = create_model(ModelSpec("mobilenetv2", 1.0, pretrained="imagenet"), 4, (1, 50, 40), init_pretrained=True,
-                       features=FEATURES.to_dict())
+    spec = ModelSpec("mobilenetv2", 1.0, pretrained="imagenet")
+    net = load_pretrained(create_model(spec, 4, (1, 50, 40)), spec, FEATURES.to_dict())
     stem = imagenet.features[0][0].weight.sum(dim=1, keepdim=True)  # [32, 1, 3, 3]
     assert torch.allclose(canonical_state_dict(net.backbone)["features.0.0.weight"], stem)
     assert torch.equal(net.backbone.features[5].conv[1][0].weight, imagenet.features[5].conv[1][0].weight)
     with pytest.raises(CheckpointError, match="is a mobilenetv2_100 backbone, but the model is mobilenetv2_035"):
-        create_model(ModelSpec("mobilenetv2", 0.35, pretrained="imagenet"), 4, (1, 50, 40), init_pretrained=True)
+        spec = ModelSpec("mobilenetv2", 0.35, pretrained="imagenet")
+        load_pretrained(create_model(spec, 4, (1, 50, 40)), spec)
 
 
 def test_shipped_backbone_for_a_model_without_one(tmp_path):
     with pytest.raises(CheckpointError, match="No pretrained backbone ships for dscnn"):
-        create_model(ModelSpec("dscnn", 1.0, pretrained=True), 3, (1, 49, 10), init_pretrained=True)
+        spec = ModelSpec("dscnn", 1.0, pretrained=True)
+        load_pretrained(create_model(spec, 3, (1, 49, 10)), spec)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from kwsauto.models import PRETRAINED_DIR, ModelSpec, create_model, load_backbone_checkpoint, shipped_backbones
-from kwsauto.models import shipped_recipe
+from kwsauto.models import load_pretrained, resolve, shipped_recipe
+from kwsauto.models._checkpoint import canonical_state_dict
 from kwsauto.pretrain import PRETRAIN_FEATURES
 from kwsauto.search import load_space
 
@@ -31,6 +32,24 @@ def test_shipped_backbone_loads_with_its_recipe(name):
     ckpt = load_backbone_checkpoint(shipped_backbones()[name])
     assert ckpt.features == PRETRAIN_FEATURES.to_dict() and len(ckpt.labels) == recipe["plan"]["classes"]
     arch, width = ckpt.arch, ckpt.width
-    net = create_model(ModelSpec(arch, width, pretrained=True), 4, PRETRAIN_FEATURES.shape, init_pretrained=True,
-                       features=PRETRAIN_FEATURES.to_dict())
+    spec = ModelSpec(arch, width, pretrained=True)
+    net = load_pretrained(create_model(spec, 4, PRETRAIN_FEATURES.shape), spec, PRETRAIN_FEATURES.to_dict())
     assert torch.isfinite(net.eval()(torch.zeros(1, *PRETRAIN_FEATURES.shape))).all()
+
+
+def test_each_registry_entry_carries_its_shipped_backbone_and_create_model_only_builds():
+    shipped = shipped_backbones()
+    assert shipped and all(resolve(name).pretrained == path for name, path in shipped.items())
+    assert resolve("dscnn").pretrained is None
+    name = min(shipped)
+    entry = resolve(name)
+    spec = ModelSpec(entry.arch, entry.width, pretrained=True)
+    torch.manual_seed(0)
+    built = create_model(spec, 4, PRETRAIN_FEATURES.shape)
+    torch.manual_seed(0)
+    loaded = load_pretrained(create_model(spec, 4, PRETRAIN_FEATURES.shape), spec, PRETRAIN_FEATURES.to_dict())
+    ckpt = load_backbone_checkpoint(entry.pretrained)
+    differs = [k for k, v in canonical_state_dict(built.backbone).items() if not torch.equal(v, ckpt.state_dict[k])]
+    assert differs  # built: random weights, not the checkpoint's
+    assert all(torch.allclose(v, ckpt.state_dict[k]) for k, v in canonical_state_dict(loaded.backbone).items())
+    assert all(torch.equal(a, b) for a, b in zip(built.head.state_dict().values(), loaded.head.state_dict().values()))

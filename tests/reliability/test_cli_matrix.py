@@ -236,7 +236,7 @@ def test_rich_markup_in_labels_is_printed_as_text():
                              "[/]": {"precision": 1, "recall": 1, "f1": 1, "support": 1}},
                "accuracy": 1.0, "macro_f1": 1.0}
     console = Console(file=io.StringIO(), width=100)
-    console.print(class_metrics_table(metrics))
+    console.print(class_metrics_table(metrics["per_class"], metrics["accuracy"], metrics["macro_f1"]))
     console.print(confusion_table(["[bold]x", "[/]"], [[1, 0], [0, 1]]))
     text = console.file.getvalue()
     assert "[bold]x" in text and "[/]" in text

@@ -189,3 +189,29 @@ def test_run_errors_are_one_line(tiny_run, empty_run):
         with pytest.raises(ConfigError, match=message) as info:
             benchmark(**{**FAST, **kwargs})
         assert "\n" not in str(info.value)
+
+
+def test_api_errors_name_fields_and_the_cli_names_its_flags(tiny_run):
+    from kwsauto.cli import _in_flags
+
+    model = tiny_run / "best" / "model_int8.tflite"
+    for kwargs, api_text, cli_text in (
+        ({"target": tiny_run, "top": 0}, "top must be at least 1", "--top must be at least 1"),
+        ({"target": tiny_run, "trial": 1, "top": 2}, "top and `trial` exclude each other", "--top and --trial exclude"),
+        ({"target": model, "trial": 1}, "trial 1 needs a run folder", "--trial 1 needs a run folder"),
+        ({"target": tiny_run, "repeats": 0}, "repeats must be at least 1 (and `warmup`", "--repeats must be at least 1 (and --warmup"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            benchmark(**{**FAST, **kwargs})
+        message = str(info.value)
+        assert message.startswith(api_text) and " --" not in message
+        assert _in_flags(info.value).startswith(cli_text)
+
+
+def test_the_host_is_a_typed_record_and_its_json_as_before(best_report):
+    from kwsauto.evaluate import HostInfo
+
+    host, data = best_report.host, best_report.to_dict()["host"]
+    assert isinstance(host, HostInfo) and data["torch_threads"] == host.torch_threads >= 1
+    assert set(data) >= {"platform", "machine", "processor", "python", "torch", "onnxruntime"}
+    assert ("ai_edge_litert" in data) == (host.ai_edge_litert is not None)

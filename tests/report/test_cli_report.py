@@ -49,6 +49,7 @@ def test_summary_and_report_commands(tiny_run, tmp_path):
         (["benchmark", "{empty}"], "no finished trial"),
         (["summary", "{run}/run.json"], "is not a .tflite or .onnx model"),
         (["report", "/nonexistent/run"], "not a kwsauto run folder"),
+        (["report", "{run}", "--out", "{run}/run.json/report"], "choose another folder (--out)"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(tiny_run, empty_run, argv, message, capsys):

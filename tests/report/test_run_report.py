@@ -1,3 +1,4 @@
+import io
 import re
 import shlex
 import shutil
@@ -5,15 +6,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from kwsauto.cli import build_parser
+from kwsauto.cli import build_parser, main
 from kwsauto.errors import KwsautoError
-from kwsauto.report import write_run_report
+from kwsauto.report import ReportFiles, write_run_report
 
 
 @pytest.fixture(scope="module")
 def report_files(tiny_run, tmp_path_factory):
-    return write_run_report(tiny_run, tmp_path_factory.mktemp("report"))
+    """The report as ``kwsauto report`` writes it: with the command that reproduces the run."""
+    out = tmp_path_factory.mktemp("report")
+    assert main(["report", str(tiny_run), "--out", str(out)], console=Console(file=io.StringIO())) == 0
+    return ReportFiles(out / "report.html", out / "report.md")
 
 
 def test_html_is_self_contained(report_files):
@@ -58,6 +63,12 @@ def test_reproduce_command_is_valid_for_the_cli(tiny_run, report_files):
     assert argv[:2] == ["kwsauto", "search"]
     args = build_parser().parse_args(argv[1:])
     assert args.budget == "48KB" and args.out == tiny_run and args.sampler == "random" and args.seed == 1
+
+
+def test_the_api_report_renders_no_command_it_was_not_given(tiny_run, tmp_path):
+    files = write_run_report(tiny_run, tmp_path)
+    for text in (files.html.read_text(), files.markdown.read_text()):
+        assert "Leaderboard" in text and "How to reproduce" not in text and "kwsauto search" not in text
 
 
 def test_run_without_finished_trials_gets_a_partial_report(empty_run, tmp_path):

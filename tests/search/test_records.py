@@ -143,3 +143,11 @@ def test_unreadable_run_json_is_a_one_line_error(tmp_path: Path):
     with pytest.raises(KwsautoError, match=r"run.json .*run.json cannot be read") as info:
         RunFolder(tmp_path).read_settings()
     assert "\n" not in str(info.value)
+
+
+def test_a_card_that_is_no_json_object_is_the_shared_reader_error(tmp_path: Path):
+    path = tmp_path / "card.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(KwsautoError, match=r"card.json .*card.json holds a JSON list, not an object") as info:
+        ModelCard.read(path)
+    assert "\n" not in str(info.value)

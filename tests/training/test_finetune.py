@@ -8,7 +8,7 @@ import torch
 
 from kwsauto.errors import ConfigError
 from kwsauto.features import FeatureConfig
-from kwsauto.models import ModelSpec, create_model
+from kwsauto.models import ModelSpec, create_model, load_pretrained
 from kwsauto.training import TrainConfig, TrialConfig, fit
 from tests.conftest import TONE_FEATURES_CONFIG, save_random_backbone
 
@@ -39,7 +39,7 @@ def test_backbone_frozen_then_unfrozen_at_its_factor(tone_features, backbone_fil
     config = TrialConfig(FEATURES, spec, TrainConfig(epochs=4, batch_size=16, learning_rate=0.01, freeze_epochs=2,
                                                      backbone_lr_factor=0.1, early_stopping_patience=0))
     snaps = _Snapshots()
-    start = create_model(spec, 3, FEATURES.shape, init_pretrained=True, features=FEATURES.to_dict())
+    start = load_pretrained(create_model(spec, 3, FEATURES.shape), spec, FEATURES.to_dict())
     fit(tone_features, config, callbacks=[snaps])
     (b0, h0, g0), (b1, h1, g1), (b2, _, g2), (b3, _, _) = snaps.epochs
     assert torch.equal(b0, start.backbone.features[1][0].weight) and torch.equal(b1, b0)  # frozen epochs 0 and 1
