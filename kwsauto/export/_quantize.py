@@ -246,6 +246,9 @@ def _folded(module: nn.Module, bn: nn.Module | None) -> tuple[np.ndarray, np.nda
 
 
 def _tflite_layout(op: OpSpec, w: np.ndarray, graph: Int8Graph) -> np.ndarray:
+    if op.kind == "CONV_2D" and w.ndim == 2:  # an nn.Linear on a flattened NCHW map, written as a conv over it
+        out, kh, kw, c = op.weight_shape
+        return w.reshape(out, c, kh, kw).transpose(0, 2, 3, 1)  # [out, c*kh*kw] → [out, kh, kw, c]
     if op.kind == "CONV_2D":
         return w.transpose(0, 2, 3, 1)  # [out, in, kh, kw] → [out, kh, kw, in]
     if op.kind == "DEPTHWISE_CONV_2D":
