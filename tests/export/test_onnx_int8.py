@@ -22,7 +22,13 @@ from kwsauto.export._onnx import onnx_predict
 from kwsauto.export._onnx_int8 import OPSET, int8_agreement, read_onnx_metadata, write_onnx_int8
 from kwsauto.export._quantize import QuantizedGraph, placeholder_quantized_graph, quantize_graph
 from kwsauto.export._tflite import read_tflite_metadata, write_tflite
-from kwsauto.export._verify import dequantize_outputs, quantize_features, run_litert, run_tflm, tflite_io_quant
+from kwsauto.export._verify import (
+    dequantize_outputs,
+    quantize_features,
+    run_litert,
+    run_tflm,
+    tflite_io_quant,
+)
 from kwsauto.models import create_model
 from kwsauto.models._same_padding import tf_same_pads
 from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS, synthetic_spectrograms, train_small

@@ -18,8 +18,7 @@ import pytest
 from kwsauto.device import Buffer, plan_arena
 from kwsauto.errors import KwsautoError
 from kwsauto.export._c_array import write_c_array
-from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, trace_int8_graph
-from kwsauto.export._graph import OpSpec, TensorSpec
+from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
 from kwsauto.export._quantize import (
     SOFTMAX_OUTPUT,
     QuantizedGraph,
