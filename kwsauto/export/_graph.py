@@ -4,6 +4,13 @@ BatchNorm folds into the conv before it, ReLU/ReLU6 fuse into the op before them
 an explicit ``ZeroPad2d`` folds into the next conv's SAME padding, global average pooling becomes
 AVERAGE_POOL_2D, flatten a RESHAPE, and SOFTMAX ends the graph. The same graph feeds the footprint estimate
 (before any training) and the exporters, so what the search budgets is what gets written.
+
+A classifier head on a feature map (flatten, then ``nn.Linear`` layers) is written as CONV_2D ops whose kernel
+covers the whole map (1x1 after global pooling), and the logits are reshaped to ``[1, classes]`` just before the
+SOFTMAX. The arithmetic is the same as FULLY_CONNECTED's, but TFLite Micro and LiteRT round a FULLY_CONNECTED's
+requantization differently (TFLM in two steps, LiteRT in one), so the logits could differ by one step near a
+rounding tie, which the softmax turns into up to ``64 * logit scale`` steps of probability; they round a
+CONV_2D's alike.
 """
 
 from __future__ import annotations
@@ -152,6 +159,10 @@ class _Builder:
                 self._reshape(node, shape)
             elif node.op == "output":
                 logits = self.value[node.args[0].name]
+                if len(self.tensors[logits].shape) == 4:  # a head written as convs: [1, 1, 1, classes] → [1, classes]
+                    flat = self._tensor("logits", (1, self.tensors[logits].shape[-1]))
+                    self.ops.append(OpSpec("RESHAPE", "logits", (logits,), flat))
+                    logits = flat
                 output = self._tensor("probabilities", self.tensors[logits].shape)
                 self.ops.append(OpSpec("SOFTMAX", "softmax", (logits,), output))
             else:
@@ -198,6 +209,23 @@ class _Builder:
             self.value[node.name] = out
         elif isinstance(module, nn.Flatten):
             self._reshape(node, shape)
+        elif isinstance(module, nn.Linear) and len(self.tensors[src].shape) == 4:
+            _, h, w, c = self.tensors[src].shape  # a flattened map: one conv whose kernel covers it
+            out = self._tensor(node.name, (1, 1, 1, module.out_features))
+            self.ops.append(
+                OpSpec(
+                    "CONV_2D",
+                    node.name,
+                    (src,),
+                    out,
+                    macs=module.in_features * module.out_features,
+                    weight_shape=(module.out_features, h, w, c),
+                    bias_size=module.out_features,
+                    padding="VALID",
+                    module=str(node.target),
+                )
+            )
+            self.value[node.name] = out
         elif isinstance(module, nn.Linear):
             out = self._tensor(node.name, shape)
             self.ops.append(
@@ -224,7 +252,24 @@ class _Builder:
         arg = node.args[0]
         return arg.op == "call_module" and isinstance(self.modules[arg.target], nn.ZeroPad2d)
 
+    def _feeds_only_linear(self, node: torch.fx.Node) -> bool:
+        """Whether every use of ``node``'s value, through dropout or identity, is an ``nn.Linear``."""
+        if not node.users:
+            return False
+        for user in node.users:
+            module = self.modules.get(str(user.target)) if user.op == "call_module" else None
+            if isinstance(module, (nn.Dropout, nn.Identity)):
+                if not self._feeds_only_linear(user):
+                    return False
+            elif not isinstance(module, nn.Linear):
+                return False
+        return True
+
     def _reshape(self, node: torch.fx.Node, shape: tuple[int, ...]) -> None:
+        src = self.value[node.args[0].name]
+        if len(self.tensors[src].shape) == 4 and self._feeds_only_linear(node):
+            self.value[node.name] = src  # the linear layers become convs over the map itself
+            return
         out = self._tensor(node.name, shape)
         self.ops.append(OpSpec("RESHAPE", node.name, (self.value[node.args[0].name],), out))
         self.value[node.name] = out

@@ -5,7 +5,8 @@ The scheme is TFLite's int8 spec, as TFLite Micro and CMSIS-NN expect it:
 * conv and depthwise weights: symmetric int8 in [-127, 127], one scale per output channel (``quantized_dimension``
   0 for CONV_2D ``[out, kh, kw, in]``, 3 for DEPTHWISE_CONV_2D ``[1, kh, kw, ch]``), zero point 0;
 * fully-connected weights: symmetric per-tensor (the TFLite converter's default; older TFLM/CMSIS-NN FC kernels
-  reject per-channel weights);
+  reject per-channel weights). kwsauto's traced graphs write the classifier head as CONV_2D (see ``_graph``),
+  whose weights are per output channel like any conv's;
 * biases: int32 with ``scale = input_scale * weight_scale`` (per channel where the weights are), zero point 0;
 * activations: asymmetric per-tensor int8 from the min/max seen on calibration features, widened to include 0 and
   clipped to the fused activation's range (ReLU: >= 0, ReLU6: [0, 6]);
@@ -246,6 +247,9 @@ def _folded(module: nn.Module, bn: nn.Module | None) -> tuple[np.ndarray, np.nda
 
 
 def _tflite_layout(op: OpSpec, w: np.ndarray, graph: Int8Graph) -> np.ndarray:
+    if op.kind == "CONV_2D" and w.ndim == 2:  # an nn.Linear on a flattened NCHW map, written as a conv over it
+        out, kh, kw, c = op.weight_shape
+        return w.reshape(out, c, kh, kw).transpose(0, 2, 3, 1)  # [out, c*kh*kw] → [out, kh, kw, c]
     if op.kind == "CONV_2D":
         return w.transpose(0, 2, 3, 1)  # [out, in, kh, kw] → [out, kh, kw, in]
     if op.kind == "DEPTHWISE_CONV_2D":

@@ -292,8 +292,9 @@ def run_tflm(path: Path, int8_inputs: np.ndarray) -> np.ndarray:
 def run_litert(path: Path, int8_inputs: np.ndarray, *, reference_kernels: bool = True) -> np.ndarray:
     """Run each of ``int8_inputs`` through the LiteRT interpreter; int8 outputs ``[n, classes]``.
 
-    LiteRT's reference kernels round as TFLM's (and CMSIS-NN's) do; its optimized kernels round some
-    requantizations differently, one LSB per op, which adds up over a deep network.
+    LiteRT's reference kernels round as TFLM's (and CMSIS-NN's) do, except FULLY_CONNECTED's requantization
+    (one rounding in LiteRT, two in TFLM; why kwsauto writes its classifier head as CONV_2D); its optimized
+    kernels round some requantizations differently, one LSB per op, which adds up over a deep network.
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 

@@ -132,7 +132,11 @@ class CardFootprint(Footprint):
 
 @dataclass(frozen=True)
 class CardVerification:
-    """The .tflite run in TFLite Micro and LiteRT, against float and ONNX int8."""
+    """The .tflite run in TFLite Micro and LiteRT, against float and ONNX int8.
+
+    ``tflm_vs_litert_max_lsb`` is the largest difference, in int8 output steps, between TFLM's and LiteRT's
+    (reference kernels) outputs over all ``tflm_vs_litert_clips`` calibration clips.
+    """
 
     tflm_arena_bytes: int
     tflm_min_arena_bytes: int

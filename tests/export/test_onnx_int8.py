@@ -22,7 +22,13 @@ from kwsauto.export._onnx import onnx_predict
 from kwsauto.export._onnx_int8 import OPSET, int8_agreement, read_onnx_metadata, write_onnx_int8
 from kwsauto.export._quantize import QuantizedGraph, placeholder_quantized_graph, quantize_graph
 from kwsauto.export._tflite import read_tflite_metadata, write_tflite
-from kwsauto.export._verify import dequantize_outputs, quantize_features, run_litert, tflite_io_quant
+from kwsauto.export._verify import (
+    dequantize_outputs,
+    quantize_features,
+    run_litert,
+    run_tflm,
+    tflite_io_quant,
+)
 from kwsauto.models import create_model
 from kwsauto.models._same_padding import tf_same_pads
 from tests.export._synthetic import FEATURES, INPUT_SHAPE, LABELS, SPECS, synthetic_spectrograms, train_small
@@ -235,8 +241,8 @@ def test_int8_agreement_counts_matching_top1() -> None:
         int8_agreement(a, b[:3])
 
 
-def test_flatten_of_a_feature_map_follows_tflite_order(tmp_path: Path) -> None:
-    """Flattening a map larger than 1x1 goes through NHWC, the column order of the TFLite FC weights."""
+def test_linear_on_a_feature_map_follows_tflite_order(tmp_path: Path) -> None:
+    """A linear layer on a flattened map larger than 1x1 is one conv over the map, its weights in NHWC order."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 4, 3, stride=2, padding=1),
@@ -253,4 +259,7 @@ def test_flatten_of_a_feature_map_follows_tflite_order(tmp_path: Path) -> None:
     probs = onnx_predict(path, x)
     assert np.abs(probs - litert).max() <= STEP + 1e-6
     assert probs.max(axis=1).min() > 0.3  # decided outputs, not a uniform guess that any order would match
-    assert "Transpose" in {n.op_type for n in onnx.load(str(path)).graph.node}
+    micro = dequantize_outputs(tflite, run_tflm(tflite, quantize_features(tflite, x.numpy())))
+    np.testing.assert_array_equal(micro, litert)
+    conv = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Conv"][-1]
+    assert [list(a.ints) for a in conv.attribute if a.name == "kernel_shape"] == [[25, 5]]

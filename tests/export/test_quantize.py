@@ -49,15 +49,11 @@ def quantized(request: pytest.FixtureRequest) -> tuple[str, nn.Module, Quantized
 def test_weights_symmetric_int8_per_output_channel(quantized) -> None:
     _, _, qgraph, _ = quantized
     weighted = [qop for qop in qgraph.ops if qop.weights is not None]
-    assert {qop.spec.kind for qop in weighted} >= {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+    assert {qop.spec.kind for qop in weighted} == {"CONV_2D", "DEPTHWISE_CONV_2D"}  # the head too: 1x1 convs
     for qop in weighted:
         q, wq = qop.weights, qop.weight_quant
         assert q.dtype == np.int8 and q.shape == qop.spec.weight_shape
         assert q.min() >= -127 and set(wq.zero_point) == {0}
-        if qop.spec.kind == "FULLY_CONNECTED":
-            assert (len(wq.scale), wq.axis) == (1, 0)  # per-tensor, as the TFLite converter writes FC weights
-            assert np.abs(q).max() == 127
-            continue
         axis = 3 if qop.spec.kind == "DEPTHWISE_CONV_2D" else 0
         assert wq.axis == axis and len(wq.scale) == q.shape[axis]
         per_channel_max = np.abs(np.moveaxis(q, axis, 0).reshape(q.shape[axis], -1)).max(axis=1)

@@ -18,8 +18,14 @@ import pytest
 from kwsauto.device import Buffer, plan_arena
 from kwsauto.errors import KwsautoError
 from kwsauto.export._c_array import write_c_array
-from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, trace_int8_graph
-from kwsauto.export._quantize import placeholder_quantized_graph
+from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
+from kwsauto.export._quantize import (
+    SOFTMAX_OUTPUT,
+    QuantizedGraph,
+    QuantizedOp,
+    QuantParams,
+    placeholder_quantized_graph,
+)
 from kwsauto.export._tflite import read_tflite_metadata, tflite_bytes, tflite_size_bytes
 from kwsauto.export._verify import (
     quantize_features,
@@ -71,9 +77,7 @@ def test_ops_are_the_graphs_tflm_builtins(exported: Exported) -> None:
     assert names == [op.kind for op in exported.graph.ops]
     assert set(names) <= set(SUPPORTED_OPS)
     assert ("ADD" in names) == (exported.arch == "mobilenetv2")
-    head = ["AVERAGE_POOL_2D", "RESHAPE"] + ["FULLY_CONNECTED"] * (
-        2 if SPECS[exported.arch].head_units else 1
-    )
+    head = ["AVERAGE_POOL_2D"] + ["CONV_2D"] * (2 if SPECS[exported.arch].head_units else 1) + ["RESHAPE"]
     assert names[-len(head) - 1 :] == [*head, "SOFTMAX"]
 
 
@@ -162,3 +166,55 @@ def test_op_missing_from_tflm_is_named(tmp_path: Path) -> None:
     with pytest.raises(KwsautoError, match="SEGMENT_SUM") as info:
         run_tflm(patched, np.zeros((1, 49, 10, 1), np.int8))
     assert "\n" not in str(info.value) and str(patched) in str(info.value)
+
+
+def _classifier_head(kind: str, features: int = 16, classes: int = 4) -> QuantizedGraph:
+    """A logits layer and SOFTMAX alone, as FULLY_CONNECTED or as the 1x1 CONV_2D kwsauto writes (same numbers).
+
+    The logit scale (0.125) is coarse, as a poorly separated 40-class model's is: one step of a logit moves a
+    probability near 0.5 by up to ``0.25 * 0.125 * 256 = 8`` output steps.
+    """
+    rng = np.random.default_rng(0)
+    weights = rng.integers(-20, 21, (classes, features)).astype(np.int8)
+    bias = rng.integers(-200, 200, classes).astype(np.int32)
+    in_q, logit_q = QuantParams((0.05,), (0,)), QuantParams((0.125,), (0,))
+    softmax = QuantParams((SOFTMAX_OUTPUT[0],), (SOFTMAX_OUTPUT[1],))
+    n = 1 if kind == "FULLY_CONNECTED" else classes  # FC weights per tensor, conv weights per channel
+    weight_q, bias_q = QuantParams((0.02,) * n, (0,) * n), QuantParams((0.05 * 0.02,) * n, (0,) * n)
+    if kind == "FULLY_CONNECTED":
+        shapes = [(1, features), (1, classes), (1, classes)]
+        ops = [OpSpec(kind, "logits", (0,), 1, weight_shape=(classes, features), bias_size=classes)]
+        acts = [in_q, logit_q, softmax]
+    else:
+        shapes = [(1, 1, 1, features), (1, 1, 1, classes), (1, classes), (1, classes)]
+        ops = [
+            OpSpec(kind, "logits", (0,), 1, weight_shape=(classes, 1, 1, features), bias_size=classes, padding="VALID"),
+            OpSpec("RESHAPE", "flat", (1,), 2),
+        ]
+        acts = [in_q, logit_q, logit_q, softmax]
+        weights = weights.reshape(classes, 1, 1, features)
+    ops.append(OpSpec("SOFTMAX", "softmax", (len(shapes) - 2,), len(shapes) - 1))
+    graph = Int8Graph(tuple(TensorSpec(i, f"t{i}", s) for i, s in enumerate(shapes)), tuple(ops), 0, len(shapes) - 1)
+    qops = [QuantizedOp(ops[0], weights, weight_q, bias, bias_q), *(QuantizedOp(op) for op in ops[1:])]
+    return QuantizedGraph(graph, tuple(acts), tuple(qops))
+
+
+def test_tflm_and_litert_round_a_fully_connected_differently_but_a_conv_alike(tmp_path: Path) -> None:
+    """Issue 11: why the classifier head is written as a CONV_2D.
+
+    TFLM requantizes FULLY_CONNECTED in two roundings (gemmlowp's doubling high multiply, then a rounding shift),
+    LiteRT in one, so a logit near a rounding tie differs by one step and the softmax makes that several. The
+    same numbers as a 1x1 CONV_2D give TFLM's results exactly, and LiteRT then agrees with them bit for bit.
+    """
+    x = np.random.default_rng(1).integers(-128, 128, (2000, 16)).astype(np.int8)
+    out = {}
+    for kind, inputs in (("FULLY_CONNECTED", x), ("CONV_2D", x.reshape(-1, 1, 1, 16))):
+        path = tmp_path / f"{kind}.tflite"
+        path.write_bytes(tflite_bytes(_classifier_head(kind), labels=list("abcd")))
+        assert tflite_op_names(path)[0] == kind
+        out[kind] = run_tflm(path, inputs).astype(int), run_litert(path, inputs).astype(int)
+    micro, reference = out["FULLY_CONNECTED"]
+    assert np.abs(micro - reference).max() > 1  # the old head: measured 8 steps
+    micro_conv, reference_conv = out["CONV_2D"]
+    np.testing.assert_array_equal(micro_conv, micro)  # the device's answers do not change
+    np.testing.assert_array_equal(micro_conv, reference_conv)
