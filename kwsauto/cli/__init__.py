@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 
 # a settings field → the flag that sets it, where the two names differ
-_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study"}
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "top_k": "--top"}
 
 
 def _in_flags(exc: KwsautoError) -> str:

@@ -62,12 +62,8 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from kwsauto._api import predict
-    from kwsauto.errors import DataError
 
-    for path in args.files:
-        if not path.is_file():
-            raise DataError(f"Audio file {path} does not exist.")
-    predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top else {}))
+    predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top is not None else {}))
     table = Table(title=Text(f"Predictions · {args.model.name}"))
     table.add_column("file")
     for k in range(max((len(p.top) for p in predictions), default=0)):

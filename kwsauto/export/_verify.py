@@ -314,8 +314,14 @@ def run_litert(path: Path, int8_inputs: np.ndarray, *, reference_kernels: bool =
         reason = " ".join(str(err).split())
         raise KwsautoError(f"LiteRT cannot load {path}: {reason}.") from None
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    int8_inputs = np.asarray(int8_inputs, dtype=np.int8)
+    if int8_inputs[0].size != int(np.prod(inp["shape"])):
+        raise KwsautoError(
+            f"{path} takes input {list(inp['shape'])}, but its feature parameters give {list(int8_inputs.shape[1:])}: "
+            "its metadata does not match the model. Export it again."
+        )
     outputs = []
-    for x in np.asarray(int8_inputs, dtype=np.int8):
+    for x in int8_inputs:
         interpreter.set_tensor(inp["index"], x.reshape(inp["shape"]))
         interpreter.invoke()
         outputs.append(interpreter.get_tensor(out["index"]).reshape(-1).copy())

@@ -14,7 +14,7 @@ from kwsauto.export._verify import _model_object
 from kwsauto.models import ModelSpec, create_model
 
 FEATURES = {"kind": "mfe", "frame_stride_s": 0.02, "n_filters": 10}
-SHAPE = (1, 49, 10)  # [channels, frames, coeffs]
+SHAPE = (1, 50, 10)  # [channels, frames, coeffs]
 LABELS = ("no", "yes")
 
 

@@ -20,13 +20,6 @@ from kwsauto.search import RunFolder, open_study
 from tests.conftest import tiny_space  # the resilience tests' tiny space
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory) -> Path:
-    from tests.conftest import write_tone_dataset
-
-    return write_tone_dataset(tmp_path_factory.mktemp("small"), speakers=6, reps=2)
-
-
 def _start(data: Path, tmp: Path, *extra: str, log: str = "log") -> tuple[subprocess.Popen, Path]:
     space = tmp / "space.yaml"
     if not space.exists():
