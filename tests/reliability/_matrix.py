@@ -63,7 +63,7 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 def search_args(tmp: Path, data: Path, *extra: str, space: str = SPACE) -> list[str]:
-    (tmp / "space.yaml").write_text(space) if space else None
+    write(tmp / "space.yaml", space)
     return ["search", str(data), "--space", str(tmp / "space.yaml"), "--trials", "1", "--out", str(tmp / "run"), *extra]
 
 
