@@ -4,6 +4,7 @@ code, that stderr is one line naming the value and the fix (no traceback, no pas
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from kwsauto.cli import main
 from kwsauto.search import RunFolder, open_study
 
 PASSWORD = "s3cr3t-Pw"
+EXECUTED = "executed.txt"  # what a YAML tag or a pickle that ran code would create in the case's folder
 SPACE = "features: {frame_stride_s: 0.02}\nmodel: {arch: dscnn, width: 0.25}\ntrain: {epochs: 1, batch_size: 16}\n"
 
 
@@ -54,6 +56,20 @@ def check_case(case: Case, data: Path, tmp: Path, capsys) -> None:
     assert not list(tmp.rglob(".*.tmp*")) and not list(tmp.rglob(".best.new-*")), "a half-written file was left"
     if case.after is not None:
         case.after(tmp)
+
+
+class RunsCode:
+    """Unpickled, this would create ``path``: the proof that a loader executed code from a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.path}",)
+
+
+def no_code_ran(tmp: Path) -> None:
+    assert not (tmp / EXECUTED).exists(), "a file executed code"
 
 
 def write(path: Path, content: str | bytes) -> Path:

@@ -4,30 +4,13 @@ without running. Each runs the real command in-process and must end in one line,
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
 import pytest
 
-from tests.reliability._matrix import Case, check_case, search_args, write
+from tests.reliability._matrix import EXECUTED, Case, RunsCode, check_case, no_code_ran, search_args, write
 from tests.reliability._tiny import rewrite_tflite, write_tiny_tflite
-
-EXECUTED = "executed.txt"
-
-
-class _RunsCode:
-    """Unpickled, this would create ``path``: the proof that a loader executed code."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
-
-
-def _no_code_ran(tmp: Path) -> None:
-    assert not (tmp / EXECUTED).exists(), "a pickle executed code"
 
 
 def _nothing_written(tmp: Path) -> None:
@@ -64,7 +47,7 @@ def _wav(data: Path) -> Path:
 
 
 def _pickle(tmp: Path) -> Path:
-    return write(tmp / "evil.pt", pickle.dumps({"encoder.0.weight": _RunsCode(tmp / EXECUTED)}))
+    return write(tmp / "evil.pt", pickle.dumps({"encoder.0.weight": RunsCode(tmp / EXECUTED)}))
 
 
 def _cut_torch_file(tmp: Path) -> Path:
@@ -102,9 +85,9 @@ CASES = [
          "is not a readable ONNX model"),
     Case("onnx empty", lambda t, d: ["predict", write(t / "m.onnx", b""), _wav(d)], "is not a readable ONNX model"),
     Case("--pretrained pickle that would run code", lambda t, d: search_args(t, d, "--pretrained", str(_pickle(t))),
-         "refuses to run", after=_no_code_ran),
+         "refuses to run", after=no_code_ran),
     Case("train --pretrained pickle that would run code", lambda t, d: ["train", d, "--pretrained", _pickle(t)],
-         "refuses to run", after=_no_code_ran),
+         "refuses to run", after=no_code_ran),
     Case("--pretrained torch file cut short", lambda t, d: search_args(t, d, "--pretrained", str(_cut_torch_file(t))),
          "is not a readable torch weights file"),
     Case("--pretrained safetensors garbage", lambda t, d: search_args(

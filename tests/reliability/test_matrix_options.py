@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability._matrix import SPACE, Case, check_case, search_args, write
+from tests.reliability._matrix import EXECUTED, SPACE, Case, check_case, no_code_ran, search_args, write
 from tests.reliability._tiny import write_tiny_tflite
 
 FITS_NOTHING = "Nothing in the search space fits"
-EXECUTED = "executed.txt"  # what a YAML tag that ran code would create
-
-
-def _no_code_ran(tmp: Path) -> None:
-    assert not (tmp / EXECUTED).exists(), "a YAML tag executed code"
 
 
 def _tag(tmp: Path) -> str:
@@ -100,7 +95,7 @@ FLAGS = [
 
 SPACES = [
     Case("space: YAML tag that would run code", lambda t, d: search_args(t, d, space=f"train: {_tag(t)}\n"),
-         "could not determine a constructor for the tag", after=_no_code_ran),
+         "could not determine a constructor for the tag", after=no_code_ran),
     Case("space: anchors and merge keys (held)", _space(
         "features: {frame_stride_s: 0.02}\nmodel: &m {arch: dscnn, width: 0.25}\ntrain: {<<: {epochs: 1}, batch_size: 16}\n",
         "--budget", "1B"), FITS_NOTHING),
@@ -122,7 +117,7 @@ SPACES = [
 
 ENQUEUE = [
     Case("enqueue: YAML tag that would run code", _enqueue(lambda t: f"- {_tag(t)}\n"),
-         "could not determine a constructor for the tag", after=_no_code_ran),
+         "could not determine a constructor for the tag", after=no_code_ran),
     Case("enqueue: duplicate key", _enqueue("- {model.width: 0.25, model.width: 0.5}\n"), "'model.width' is given twice"),
     Case("enqueue: empty file", _enqueue(""), "must hold a list of parameter mappings"),
     Case("enqueue: a scalar", _enqueue("hello\n"), "must hold a list of parameter mappings"),
@@ -134,7 +129,7 @@ ENQUEUE = [
 
 CONFIGS = [
     Case("config: YAML tag", _config(lambda t: f"model: {_tag(t)}\n"), "could not determine a constructor",
-         after=_no_code_ran),
+         after=no_code_ran),
     Case("config: duplicate section", _config("model: {width: 0.25}\nmodel: {width: 0.5}\n"), "'model' is given twice"),
     Case("config: a list", _config("- 1\n"), "must be a mapping with features/model/train sections"),
     Case("config: a search range, not a value", _config("model: {width: {choices: [0.25, 0.5]}}\n"),

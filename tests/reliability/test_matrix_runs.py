@@ -6,7 +6,6 @@ the real command in-process: one line and exit 2, or exit 0 where kwsauto rebuil
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import shutil
 from collections.abc import Callable
@@ -14,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability._matrix import SPACE, Case, check_case, write
-
-EXECUTED = "executed.txt"
+from tests.reliability._matrix import EXECUTED, SPACE, Case, RunsCode, check_case, no_code_ran, write
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +27,6 @@ def finished_run(small_data, tmp_path_factory) -> Path:
                                        budget=Budget(ram_bytes=64 * 1024)))
     assert result.card is not None and (root / "run" / "trials" / "0000" / "model.pt").is_file()
     return root / "run"
-
-
-class _RunsCode:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.path}",)
 
 
 def _damaged(command: str, damage: Callable[[Path], object], *extra: str):
@@ -69,11 +58,7 @@ def _gone(name: str):
 
 
 def _pickled_weights(r: Path) -> None:
-    (r / "trials" / "0000" / "model.pt").write_bytes(pickle.dumps({"w": _RunsCode(r.parent / EXECUTED)}))
-
-
-def _no_code_ran(tmp: Path) -> None:
-    assert not (tmp / EXECUTED).exists(), "a pickle executed code"
+    (r / "trials" / "0000" / "model.pt").write_bytes(pickle.dumps({"w": RunsCode(r.parent / EXECUTED)}))
 
 
 def _journal_repaired(tmp: Path) -> None:
@@ -119,7 +104,7 @@ CASES = [
     Case("trial weights garbage: export", _damaged("export", _bytes(f"{TRIAL}/model.pt", b"garbage"), "--format", "tflite"),
          "model.pt holds no readable trial weights", after=_best_untouched),
     Case("trial weights a pickle that would run code: export", _damaged("export", _pickled_weights, "--format", "tflite"),
-         "model.pt holds no readable trial weights", after=lambda t: (_no_code_ran(t), _best_untouched(t))),
+         "model.pt holds no readable trial weights", after=lambda t: (no_code_ran(t), _best_untouched(t))),
     Case("trial config.json cut short: export from the study's copy (held)",
          _damaged("export", _cut(f"{TRIAL}/config.json"), "--format", "tflite"), "Chosen model", code=0),
     Case("export of a trial that does not exist", _damaged("export", lambda r: None, "--trial", "99"), "has no trial 99"),
