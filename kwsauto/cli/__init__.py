@@ -138,9 +138,9 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     args = build_parser().parse_args(argv)
     args.argv = argv
     console = console or Console()
-    _configure_logging(args.debug)
     try:
         with raising_on_stop_signals():
+            _configure_logging(args.debug)  # imports Lightning: seconds in which a Ctrl-C must not be a traceback
             return _COMMANDS[args.command](args, console)
     except KwsautoError as exc:
         if args.debug:
