@@ -143,9 +143,12 @@ def predict(model: str | Path, files: list[str | Path], top_k: int = 3) -> list[
     """
     from kwsauto.evaluate import resolve_target
 
-    for path in files:
-        if not Path(path).is_file():
-            raise DataError(f"Audio file {path} does not exist.")
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, but got {top_k}.", field="top_k")
+    for path in map(Path, files):
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "is a broken link" if path.is_symlink() else "does not exist"
+            raise DataError(f"Audio file {path} {what}; give audio files.")
     target = resolve_target(model)
     if target.features is None or not target.labels:
         raise ConfigError(f"{model} carries no labels or feature parameters and has no card.json beside it.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ __all__ = [
     "read_json",
     "check_expanded_size",
     "read_yaml_mapping",
+    "load_yaml",
+    "yaml_reason",
 ]
 
 
@@ -154,17 +157,54 @@ def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{what} {path} does not exist.")
     try:
-        raw = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+        raw = load_yaml(path.read_bytes().decode("utf-8")) or {}
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}.") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: {yaml_reason(exc)}.") from None
     except RecursionError:
         raise ConfigError(f"{what} {path} nests too deeply to be a configuration; simplify it.") from None
     check_expanded_size(raw, path, what)
     if not isinstance(raw, dict):
         raise ConfigError(f"{what} {path} must be a mapping with features/model/train sections.")
     return raw
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (PyYAML silently keeps the last one)."""
+    import yaml
+
+    return yaml.load(text, Loader=_unique_key_loader())
+
+
+@functools.cache
+def _unique_key_loader() -> type:
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` then an explicit key overrides it
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, Hashable) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+                if isinstance(key, Hashable):
+                    seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
+
+
+def yaml_reason(exc: Exception) -> str:
+    """What PyYAML found wrong and where, in one line ("found the key 'epochs' twice at line 3")."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem:
+        return f"{problem} at line {mark.line + 1}" if mark is not None else problem
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def check_expanded_size(raw: Any, path: Path, what: str, limit: int = 100_000) -> None:

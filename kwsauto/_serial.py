@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kwsauto._fields import check_field_types
+from kwsauto._fields import check_field_types, short_repr
 from kwsauto.errors import ConfigError, did_you_mean
 
 __all__ = ["check_choice", "from_dict", "to_dict"]
@@ -50,7 +50,17 @@ def from_dict(cls: type[T], values: Any, what: str) -> T:
             raise ConfigError(f"Unknown {what} {key!r}{did_you_mean(key, names)}; valid: {sorted(names)}.")
     check_field_types(cls, values, what)
     hints = _field_types(cls)
-    return cls(**{key: _convert(hints[key], value) for key, value in values.items()})
+    converted = {}
+    for key, value in values.items():
+        try:
+            converted[key] = _convert(hints[key], value)
+        except _NotAMapping as exc:  # a hand-edited record: `"budget": "lots"` where a mapping of fields belongs
+            raise ConfigError(f"{what} {key!r} must be a mapping of {exc} fields, but got {short_repr(value)}.") from None
+    return cls(**converted)
+
+
+class _NotAMapping(Exception):
+    """A nested record's value is not a mapping; the message is the record's name."""
 
 
 def _convert(hint: Any, value: Any) -> Any:
@@ -65,6 +75,8 @@ def _convert(hint: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(hint) and isinstance(value, dict):
         reader = getattr(hint, "from_dict", None)
         return reader(value) if reader is not None else from_dict(hint, value, f"{hint.__name__} field")
+    if dataclasses.is_dataclass(hint) and not isinstance(value, hint):
+        raise _NotAMapping(hint.__name__)
     if origin is tuple and isinstance(value, (list, tuple)):
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_convert(args[0], v) for v in value)

@@ -135,13 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     _tame_openmp_spinning()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv), console or Console())
+    except KeyboardInterrupt as exc:  # at any point, parsing and the seconds Lightning takes to load included
+        Console(stderr=True).print("interrupted")
+        return exit_code_of(exc)
+
+
+def _run(argv: list[str], console: Console) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
-    console = console or Console()
-    _configure_logging(args.debug)
     try:
         with raising_on_stop_signals():
+            _configure_logging(args.debug)  # imports Lightning: seconds in which SIGTERM must act as Ctrl-C too
             return _COMMANDS[args.command](args, console)
     except KwsautoError as exc:
         if args.debug:
@@ -149,13 +155,10 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         # user text (labels, paths) is not Rich markup, and no message may carry a password
         Console(stderr=True).print(f"[red]error:[/] {escape(redact(_in_flags(exc)))}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt as exc:
-        Console(stderr=True).print("interrupted")
-        return exit_code_of(exc)
 
 
 # a settings field → the flag that sets it, where the two names differ
-_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "models": "--model"}
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "models": "--model", "top_k": "--top"}
 _NAMED_FIELD = re.compile(r"`([a-z][a-z0-9_]*)`")  # a field named inside an API message (see KwsautoError)
 
 

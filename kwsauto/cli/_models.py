@@ -64,7 +64,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
 
     from kwsauto._api import predict
 
-    predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top else {}))
+    predictions = predict(args.model, args.files, **({"top_k": args.top} if args.top is not None else {}))
     table = Table(title=Text(f"Predictions · {args.model.name}"))
     table.add_column("file")
     for k in range(max((len(p.top) for p in predictions), default=0)):

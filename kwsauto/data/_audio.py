@@ -25,10 +25,12 @@ def probe_audio(path: Path) -> str | None:
 
     Floating-point files are also scanned (in blocks) for NaN or infinite samples, which would poison training.
     """
+    if path.is_symlink() and not path.exists():
+        return "a broken or looping symbolic link"
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises several types for a file it cannot read
-        return f"not readable audio ({str(exc).splitlines()[0][:80]})"
+        return f"not readable audio ({_reason(exc)})"
     if info.frames == 0:
         return "empty audio (0 frames)"
     if info.subtype in _FLOAT_SUBTYPES:
@@ -37,7 +39,7 @@ def probe_audio(path: Path) -> str | None:
                 if not np.isfinite(block).all():
                     return "NaN or infinite samples"
         except Exception as exc:
-            return f"not readable audio ({str(exc).splitlines()[0][:80]})"
+            return f"not readable audio ({_reason(exc)})"
     return None
 
 
@@ -65,7 +67,9 @@ def read_clip(
                 start, frames = _loudest_window_start(path, native), native
         data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as exc:
-        raise DataError(f"Cannot decode audio file {path}: {str(exc).splitlines()[0]}. Remove or replace it.") from exc
+        raise DataError(f"Cannot decode audio file {path}: {_reason(exc)}. Remove or replace it.") from exc
+    if len(data) == 0:
+        raise DataError(f"Audio file {path} holds no samples (0 frames); remove or replace it.")
     if not np.isfinite(data).all():
         raise DataError(f"Audio file {path} has NaN or infinite samples; remove or repair it.")
     wave = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))  # [samples], channels mixed down
@@ -74,6 +78,12 @@ def read_clip(
     if window_samples is not None:
         wave = fit_to_window(wave, window_samples)
     return wave
+
+
+def _reason(exc: Exception) -> str:
+    """soundfile's message without the file name it repeats: "Error opening 'x.wav': Format not recognised."."""
+    lines = str(exc).splitlines()
+    return (lines[0].rsplit("': ", 1)[-1].rstrip(".") if lines else type(exc).__name__)[:120]
 
 
 def _loudest_window_start(path: Path, window: int) -> int:

@@ -157,7 +157,7 @@ def _from_csv(root: Path, options: DatasetOptions, skipped: list[tuple[Path, str
         path = next((root / n for n in names if (root / n).is_file()), None)
         if path is None:
             continue
-        with path.open(newline="", encoding="utf-8", errors="strict") as f:
+        with path.open(newline="", encoding="utf-8-sig", errors="strict") as f:  # -sig: Excel's "CSV UTF-8" BOM
             try:
                 reader = csv.DictReader(f)
                 if reader.fieldnames is None or not {"file", "class"} <= set(reader.fieldnames):
@@ -170,6 +170,8 @@ def _from_csv(root: Path, options: DatasetOptions, skipped: list[tuple[Path, str
                         clips.append(clip)
             except (UnicodeDecodeError, csv.Error) as exc:
                 raise DataError(f"{path} is not a readable UTF-8 CSV ({exc}); save it as UTF-8 CSV.") from None
+    if not clips and not skipped:
+        raise DataError(f"The split CSVs in {root} list no clips; add file,class rows to train.csv.")
     if not any(c.split == "test" for c in clips) or not any(c.split == "val" for c in clips):
         return _resplit(clips, options, splits_given=("train",))
     return clips
@@ -274,7 +276,8 @@ def _label_files(root: Path) -> list[tuple[str, Path]]:
         if folder.name.startswith((".", "_")) or folder.name in _NOISE_DIRS:
             continue
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
+            dangling = path.is_symlink() and not path.exists()  # named and skipped like any file that is not audio
+            if (path.is_file() or dangling) and not path.name.startswith("."):
                 out.append((folder.name, path))
     return out
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kwsauto.device import DEFAULT_DEVICE, Footprint, get_device
+from kwsauto.errors import ConfigError
 from kwsauto.models import ModelSpec, list_models, resolve, shipped_recipe
 from kwsauto.search import footprint_of
 from kwsauto.training import TrialConfig
@@ -36,6 +37,8 @@ def backbone_footprints(
     """Every registered backbone's footprint on ``device``, by name."""
     from kwsauto.pretrain import PRETRAIN_FEATURES
 
+    if classes < 2:
+        raise ConfigError(f"classes must be at least 2 (a classifier's outputs), but got {classes}.", field="classes")
     profile = get_device(device)
     budget = ram_budget_bytes or profile.ram_bytes
     labels = tuple(f"class{i}" for i in range(classes))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 import struct
@@ -90,6 +91,7 @@ def read_tflite_file(path: Path) -> bytes:
 
 # bytes per element of the TFLite tensor types kwsauto models hold (FLOAT32, INT32, UINT8, INT64, INT16, INT8)
 _ELEMENT_BYTES = {0: 4, 2: 4, 3: 1, 4: 8, 7: 2, 9: 1}
+_MAX_ELEMENTS = 2**28  # 256 M values: far beyond any microcontroller, still safe for a host to allocate
 
 
 def _structure_problem(model: Any) -> str | None:
@@ -108,9 +110,11 @@ def _structure_problem(model: Any) -> str | None:
             shape = [int(d) for d in (t.shape if t.shape is not None else [])]
             if any(d < 0 for d in shape):
                 return f"tensor {i} has a negative dimension {shape}"
+            if math.prod(shape) > _MAX_ELEMENTS:  # Python ints: a hand-edited shape cannot overflow here
+                return f"tensor {i} has shape {shape}, more than {_MAX_ELEMENTS:,} elements"
             data = model.buffers[t.buffer].data if n_buffers else None
             if data is not None and t.type in _ELEMENT_BYTES:
-                needed = _ELEMENT_BYTES[t.type] * int(np.prod(shape, dtype=np.int64))
+                needed = _ELEMENT_BYTES[t.type] * math.prod(shape)
                 if len(data) < needed:
                     return f"tensor {i}'s weights hold {len(data)} bytes, {needed} expected: the file is cut short"
         ends = [*(graph.inputs if graph.inputs is not None else []), *(graph.outputs if graph.outputs is not None else [])]
@@ -315,8 +319,14 @@ def run_litert(path: Path, int8_inputs: np.ndarray, *, reference_kernels: bool =
         reason = " ".join(str(err).split())
         raise KwsautoError(f"LiteRT cannot load {path}: {reason}.") from None
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    int8_inputs = np.asarray(int8_inputs, dtype=np.int8)
+    if int8_inputs[0].size != int(np.prod(inp["shape"])):
+        raise KwsautoError(
+            f"{path} takes input {list(inp['shape'])}, but its feature parameters give {list(int8_inputs.shape[1:])}: "
+            "its metadata does not match the model. Export it again."
+        )
     outputs = []
-    for x in np.asarray(int8_inputs, dtype=np.int8):
+    for x in int8_inputs:
         interpreter.set_tensor(inp["index"], x.reshape(inp["shape"]))
         interpreter.invoke()
         outputs.append(interpreter.get_tensor(out["index"]).reshape(-1).copy())

@@ -16,7 +16,7 @@ import yaml
 
 from kwsauto._serial import to_dict
 from kwsauto._fields import short_repr
-from kwsauto._io import check_expanded_size
+from kwsauto._io import check_expanded_size, load_yaml, yaml_reason
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.search._records import ModelCard
 from kwsauto.search._space import SearchSpace
@@ -46,11 +46,11 @@ def read_parameter_sets(path: Path, space: SearchSpace) -> list[dict[str, Any]]:
         raise ConfigError(f"Enqueue file {path} does not exist; give a YAML/JSON file, a card.json or a run folder.")
     try:
         text = path.read_bytes().decode("utf-8")
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        raw = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"Enqueue file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
     except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else "nested too deeply"
+        reason = yaml_reason(exc) if str(exc) else "nested too deeply"
         raise ConfigError(f"Enqueue file {path} cannot be parsed: {reason}.") from None
     check_expanded_size(raw, path, "Enqueue file")
     if isinstance(raw, dict) and "config" in raw and "kwsauto_card" in raw:  # a card: its trial's full config

@@ -17,7 +17,9 @@ import csv
 import io
 import json
 import os
+import pickle
 import shutil
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +113,13 @@ class RunFolder:
         """The trial's weights from this run folder, or from the study storage (a trial of another machine)."""
         path = self.trial_dir(number) / "model.pt"
         if path.is_file():
-            return torch.load(path, weights_only=True)
+            try:
+                return torch.load(path, weights_only=True)  # weights only: a pickle in the file never runs
+            except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+                reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+                raise OutputError(
+                    f"{path} holds no readable trial weights ({reason}); restore it, or train the trial again."
+                ) from None
         encoded = getattr(trial, "system_attrs", {}).get(WEIGHTS_ATTR) if trial is not None else None
         if encoded:
             raw = zlib.decompress(base64.b64decode(encoded))

@@ -14,16 +14,17 @@ from kwsauto.export._verify import _model_object
 from kwsauto.models import ModelSpec, create_model
 
 FEATURES = {"kind": "mfe", "frame_stride_s": 0.02, "n_filters": 10}
-SHAPE = (1, 49, 10)  # [channels, frames, coeffs]
+SHAPE = (1, 50, 10)  # [channels, frames, coeffs]
 LABELS = ("no", "yes")
 
 
-def write_tiny_tflite(path: Path) -> Path:
-    """An untrained DS-CNN 0.25 written as kwsauto exports it (a few KB, a second to make)."""
+def write_tiny_tflite(path: Path, shape: tuple[int, int, int] = SHAPE) -> Path:
+    """An untrained DS-CNN 0.25 written as kwsauto exports it (a few KB, a second to make); its metadata's features
+    give ``SHAPE``, so another ``shape`` makes a model whose metadata does not match its input."""
     torch.manual_seed(0)
-    model = create_model(ModelSpec("dscnn", 0.25, dropout=0.0), len(LABELS), SHAPE).eval()
-    graph = trace_int8_graph(model, SHAPE)
-    qgraph = quantize_graph(model, graph, torch.rand(16, *SHAPE))
+    model = create_model(ModelSpec("dscnn", 0.25, dropout=0.0), len(LABELS), shape).eval()
+    graph = trace_int8_graph(model, shape)
+    qgraph = quantize_graph(model, graph, torch.rand(16, *shape))
     return write_tflite(qgraph, path, labels=LABELS, feature_params=FEATURES)
 
 

@@ -6,44 +6,25 @@ Every case fails before training, so the whole matrix takes seconds; interrupts 
 
 from __future__ import annotations
 
-import json
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from kwsauto.cli import main
 from kwsauto.search import RunFolder, open_study
+from tests.reliability._matrix import (
+    PASSWORD,
+    SPACE,
+    Case,
+    check_case,
+    csv_dataset,
+    run_folder,
+    search_args,
+    write,
+)
 from tests.reliability._tiny import rewrite_tflite, write_tiny_tflite
-
-SPACE = "features: {frame_stride_s: 0.02}\nmodel: {arch: dscnn, width: 0.25}\ntrain: {epochs: 1, batch_size: 16}\n"
-PASSWORD = "s3cr3t-Pw"
-
-
-@dataclass(frozen=True)
-class Case:
-    """``setup(tmp, data)`` writes what the case needs and returns the command's arguments."""
-
-    name: str
-    setup: Callable[[Path, Path], list[str]]
-    message: str  # must appear in the one-line error
-    code: int = 2
-    nothing_trained: bool = True  # the run folder (tmp/run) holds no trial, no best/
-
-
-def _search(tmp: Path, data: Path, *extra: str, space: str = SPACE) -> list[str]:
-    (tmp / "space.yaml").write_text(space) if space else None
-    return ["search", str(data), "--space", str(tmp / "space.yaml"), "--trials", "1", "--out", str(tmp / "run"), *extra]
-
-
-def _write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return path
 
 
 def _alias_bomb(key: str) -> str:
@@ -52,36 +33,13 @@ def _alias_bomb(key: str) -> str:
     return "\n".join(lines) + f"\n{key}"
 
 
-def _csv_dataset(tmp: Path, data: Path, train_extra: str = "", test_rows: str | None = None) -> Path:
-    """``data``'s clips listed in train.csv/test.csv, plus the given rows."""
-    root = tmp / "csv"
-    shutil.copytree(data, root)
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav"))
-    train = [f"{f},{f.split('/')[0]}" for f in files[::2]]
-    test = [f"{f},{f.split('/')[0]}" for f in files[1::2]]
-    _write(root / "train.csv", "file,class\n" + "\n".join(train) + "\n" + train_extra)
-    _write(root / "test.csv", "file,class\n" + (test_rows if test_rows is not None else "\n".join(test)) + "\n")
-    return root
-
-
 def _enqueue(tmp: Path, data: Path, content: str | bytes) -> list[str]:
-    return [*_search(tmp, data, "--enqueue", str(_write(tmp / "seeds.yaml", content))),
-            "--space", str(_write(tmp / "s.yaml", SPACE.replace("width: 0.25", "width: {choices: [0.25, 0.5]}")))]
-
-
-def _run_folder(tmp: Path, run_json: bytes | None = None, card: bytes | None = None) -> Path:
-    run = RunFolder(tmp / "old").prepare()
-    open_study(run, "s", pareto=False)
-    valid = {"study": "s", "data": str(tmp), "budget": {"ram_bytes": 65536}, "device": "cortex-m4f-80mhz",
-             "space": "quick"}
-    _write(run.path / "run.json", run_json if run_json is not None else json.dumps(valid).encode())
-    if card is not None:
-        _write(run.best_dir / "card.json", card)
-    return run.path
+    return [*search_args(tmp, data, "--enqueue", str(write(tmp / "seeds.yaml", content))),
+            "--space", str(write(tmp / "s.yaml", SPACE.replace("width: 0.25", "width: {choices: [0.25, 0.5]}")))]
 
 
 def _damaged_journal(tmp: Path) -> Path:
-    run = _run_folder(tmp)
+    run = run_folder(tmp)
     study = open_study(RunFolder(run), "s")
     study.enqueue_trial({"x": 1.0})
     lines = (run / "study.journal").read_bytes().splitlines(keepends=True)
@@ -112,7 +70,7 @@ def _nested_clips(tmp: Path, data: Path) -> list[str]:
         for n, wav in enumerate(sorted(folder.glob("*.wav"))):
             wav.rename(flat / f"{folder.name}_{wav.stem.split('_')[0]}_{n}.wav")
         folder.rmdir()
-    return _search(tmp, tmp / "fsdd")
+    return search_args(tmp, tmp / "fsdd")
 
 
 def _nan_clip(tmp: Path, data: Path) -> list[str]:
@@ -121,67 +79,67 @@ def _nan_clip(tmp: Path, data: Path) -> list[str]:
     wave = np.full(16000, 0.1, dtype=np.float32)
     wave[100] = np.nan
     sf.write(root / "low" / "spk09_nohash_0.wav", wave, 16000, subtype="FLOAT")
-    return [*_search(tmp, root), "--strict"]
+    return [*search_args(tmp, root), "--strict"]
 
 
 CASES = [
     # search spaces and training configs
-    Case("space: epochs is not a number", lambda t, d: _search(t, d, space="train: {epochs: abc}\n"), "'epochs' must be an integer"),
-    Case("space: batch_size is a list", lambda t, d: _search(t, d, space="train: {batch_size: [1, 2]}\n"), "'batch_size' must be an integer"),
-    Case("space: a section is not a mapping", lambda t, d: _search(t, d, space="train: 5\n"), "must be a mapping"),
-    Case("space: not UTF-8", lambda t, d: _search(t, d, "--space", str(_write(t / "b.yaml", b"train: {epochs: \xff}\n"))), "not UTF-8"),
-    Case("space: alias bomb under a known key", lambda t, d: _search(t, d, space=_alias_bomb("train: {epochs: *a8}")), "expands to more than"),
-    Case("space: unknown key (held)", lambda t, d: _search(t, d, space="train: {epoch: 3}\n"), "did you mean 'epochs'"),
+    Case("space: epochs is not a number", lambda t, d: search_args(t, d, space="train: {epochs: abc}\n"), "'epochs' must be an integer"),
+    Case("space: batch_size is a list", lambda t, d: search_args(t, d, space="train: {batch_size: [1, 2]}\n"), "'batch_size' must be an integer"),
+    Case("space: a section is not a mapping", lambda t, d: search_args(t, d, space="train: 5\n"), "must be a mapping"),
+    Case("space: not UTF-8", lambda t, d: search_args(t, d, "--space", str(write(t / "b.yaml", b"train: {epochs: \xff}\n"))), "not UTF-8"),
+    Case("space: alias bomb under a known key", lambda t, d: search_args(t, d, space=_alias_bomb("train: {epochs: *a8}")), "expands to more than"),
+    Case("space: unknown key (held)", lambda t, d: search_args(t, d, space="train: {epoch: 3}\n"), "did you mean 'epochs'"),
     Case("space: unknown built-in (held)", lambda t, d: ["search", str(d), "--space", "quik", "--out", str(t / "run")], "did you mean 'quick'"),
-    Case("train config: not UTF-8", lambda t, d: ["train", str(d), "--config", str(_write(t / "c.yaml", b"\xfe\xff"))], "not UTF-8"),
-    Case("train config: wrong type", lambda t, d: ["train", str(d), "--config", str(_write(t / "c.yaml", "model: {width: wide}\n"))], "'width' must be a number"),
+    Case("train config: not UTF-8", lambda t, d: ["train", str(d), "--config", str(write(t / "c.yaml", b"\xfe\xff"))], "not UTF-8"),
+    Case("train config: wrong type", lambda t, d: ["train", str(d), "--config", str(write(t / "c.yaml", "model: {width: wide}\n"))], "'width' must be a number"),
     # enqueue files
     Case("enqueue: value of the wrong type", lambda t, d: _enqueue(t, d, "- {model.width: [1, 2]}\n"), "model.width=[1, 2] is not one of"),
     Case("enqueue: not UTF-8", lambda t, d: _enqueue(t, d, b"- {model.width: \xff}\n"), "not UTF-8"),
     Case("enqueue: alias bomb", lambda t, d: _enqueue(t, d, _alias_bomb("x: *a8")), "expands to more than"),
     Case("enqueue: unknown parameter (held)", lambda t, d: _enqueue(t, d, "- {model.widht: 0.5}\n"), "did you mean 'model.width'"),
     # options
-    Case("--budget 0", lambda t, d: _search(t, d, "--budget", "0"), "--budget size must be positive"),
-    Case("--budget without a number (held)", lambda t, d: _search(t, d, "--budget", "lots"), "Cannot read --budget size 'lots'"),
-    Case("--latency nan", lambda t, d: _search(t, d, "--latency", "nan"), "--latency (latency_ms) must be a positive finite"),
-    Case("--latency inf", lambda t, d: _search(t, d, "--latency", "inf"), "--latency (latency_ms) must be a positive finite"),
-    Case("--time-limit 0", lambda t, d: _search(t, d, "--time-limit", "0"), "--time-limit duration must be positive"),
-    Case("--workers 0 (held)", lambda t, d: _search(t, d, "--workers", "0"), "--workers must be at least 1"),
-    Case("--trials 0 (held)", lambda t, d: _search(t, d, "--trials", "0"), "--trials must be at least 1"),
-    Case("--sampler typo (held)", lambda t, d: _search(t, d, "--sampler", "tpee"), "did you mean 'tpe'"),
-    Case("--device typo (held)", lambda t, d: _search(t, d, "--device", "cortex-m4"), "cortex-m4"),
-    Case("--pretrained state dict of another model", lambda t, d: _search(t, d, "--pretrained", str(_foreign_state_dict(t))), "not a backbone of this architecture"),
-    Case("--pretrained missing file (held)", lambda t, d: _search(t, d, "--pretrained", str(t / "none.safetensors")), "none.safetensors"),
+    Case("--budget 0", lambda t, d: search_args(t, d, "--budget", "0"), "--budget size must be positive"),
+    Case("--budget without a number (held)", lambda t, d: search_args(t, d, "--budget", "lots"), "Cannot read --budget size 'lots'"),
+    Case("--latency nan", lambda t, d: search_args(t, d, "--latency", "nan"), "--latency (latency_ms) must be a positive finite"),
+    Case("--latency inf", lambda t, d: search_args(t, d, "--latency", "inf"), "--latency (latency_ms) must be a positive finite"),
+    Case("--time-limit 0", lambda t, d: search_args(t, d, "--time-limit", "0"), "--time-limit duration must be positive"),
+    Case("--workers 0 (held)", lambda t, d: search_args(t, d, "--workers", "0"), "--workers must be at least 1"),
+    Case("--trials 0 (held)", lambda t, d: search_args(t, d, "--trials", "0"), "--trials must be at least 1"),
+    Case("--sampler typo (held)", lambda t, d: search_args(t, d, "--sampler", "tpee"), "did you mean 'tpe'"),
+    Case("--device typo (held)", lambda t, d: search_args(t, d, "--device", "cortex-m4"), "cortex-m4"),
+    Case("--pretrained state dict of another model", lambda t, d: search_args(t, d, "--pretrained", str(_foreign_state_dict(t))), "not a backbone of this architecture"),
+    Case("--pretrained missing file (held)", lambda t, d: search_args(t, d, "--pretrained", str(t / "none.safetensors")), "none.safetensors"),
     # secrets
-    Case("storage: password without a user", lambda t, d: _search(t, d, "--storage", f"postgresql://:{PASSWORD}@127.0.0.1:1/db"), "Cannot open storage"),
-    Case("storage: password with @ and :", lambda t, d: _search(t, d, "--storage", f"postgresql://u:{PASSWORD}@x:y@127.0.0.1:1/db"), "Cannot open storage"),
-    Case("storage: password in the query", lambda t, d: _search(t, d, "--storage", f"postgresql://127.0.0.1:1/db?password={PASSWORD}"), "Cannot open storage"),
+    Case("storage: password without a user", lambda t, d: search_args(t, d, "--storage", f"postgresql://:{PASSWORD}@127.0.0.1:1/db"), "Cannot open storage"),
+    Case("storage: password with @ and :", lambda t, d: search_args(t, d, "--storage", f"postgresql://u:{PASSWORD}@x:y@127.0.0.1:1/db"), "Cannot open storage"),
+    Case("storage: password in the query", lambda t, d: search_args(t, d, "--storage", f"postgresql://127.0.0.1:1/db?password={PASSWORD}"), "Cannot open storage"),
     # data
-    Case("data path with Rich markup", lambda t, d: _search(t, t / "no[/x]where"), "no[/x]where does not exist"),
-    Case("data: a file, not a folder (held)", lambda t, d: _search(t, _write(t / "clip.wav", b"x")), "is not a folder"),
-    Case("split CSV: path outside the folder", lambda t, d: _search(t, _csv_dataset(t, d, "../../etc/hostname,low\n")), "outside the dataset folder"),
-    Case("split CSV: absolute path", lambda t, d: _search(t, _csv_dataset(t, d, "/etc/hostname,low\n")), "outside the dataset folder"),
-    Case("split CSV: one clip in train and test", lambda t, d: _search(t, _csv_dataset(t, d, test_rows="low/spk00_nohash_0.wav,low")), "holds the same audio as"),
-    Case("split CSV: row without a class", lambda t, d: _search(t, _csv_dataset(t, d, "low/spk00_nohash_1.wav\n")), "has no file or no class"),
-    Case("split CSV: not UTF-8", lambda t, d: _search(t, _write(_csv_dataset(t, d) / "train.csv", b"file,class\n\xff,x\n").parent), "not a readable UTF-8 CSV"),
+    Case("data path with Rich markup", lambda t, d: search_args(t, t / "no[/x]where"), "no[/x]where does not exist"),
+    Case("data: a file, not a folder (held)", lambda t, d: search_args(t, write(t / "clip.wav", b"x")), "is not a folder"),
+    Case("split CSV: path outside the folder", lambda t, d: search_args(t, csv_dataset(t, d, "../../etc/hostname,low\n")), "outside the dataset folder"),
+    Case("split CSV: absolute path", lambda t, d: search_args(t, csv_dataset(t, d, "/etc/hostname,low\n")), "outside the dataset folder"),
+    Case("split CSV: one clip in train and test", lambda t, d: search_args(t, csv_dataset(t, d, test_rows="low/spk00_nohash_0.wav,low")), "holds the same audio as"),
+    Case("split CSV: row without a class", lambda t, d: search_args(t, csv_dataset(t, d, "low/spk00_nohash_1.wav\n")), "has no file or no class"),
+    Case("split CSV: not UTF-8", lambda t, d: search_args(t, write(csv_dataset(t, d) / "train.csv", b"file,class\n\xff,x\n").parent), "not a readable UTF-8 CSV"),
     Case("NaN samples with --strict", _nan_clip, "NaN or infinite samples"),
     Case("clips one folder down", _nested_clips, "give that folder instead"),
     # run folders and model files
-    Case("leaderboard: run.json not JSON", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"{\"study\": "))], "cannot be read"),
-    Case("leaderboard: run.json not UTF-8", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"\xff\xfe"))], "cannot be read"),
-    Case("leaderboard: run.json a list", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"[1]"))], "not an object"),
-    Case("leaderboard: card.json cut short", lambda t, d: ["leaderboard", str(_run_folder(t, card=b"{\"trial\": 0, \"met"))], "cannot be read"),
-    Case("leaderboard: run.json without a study", lambda t, d: ["leaderboard", str(_run_folder(t, run_json=b"{}"))], "missing 'data', 'study'"),
+    Case("leaderboard: run.json not JSON", lambda t, d: ["leaderboard", str(run_folder(t, run_json=b"{\"study\": "))], "cannot be read"),
+    Case("leaderboard: run.json not UTF-8", lambda t, d: ["leaderboard", str(run_folder(t, run_json=b"\xff\xfe"))], "cannot be read"),
+    Case("leaderboard: run.json a list", lambda t, d: ["leaderboard", str(run_folder(t, run_json=b"[1]"))], "not an object"),
+    Case("leaderboard: card.json cut short", lambda t, d: ["leaderboard", str(run_folder(t, card=b"{\"trial\": 0, \"met"))], "cannot be read"),
+    Case("leaderboard: run.json without a study", lambda t, d: ["leaderboard", str(run_folder(t, run_json=b"{}"))], "missing 'data', 'study'"),
     Case("leaderboard: journal damaged mid-file", lambda t, d: ["leaderboard", str(_damaged_journal(t))], "is damaged"),
-    Case("report: run.json cut short", lambda t, d: ["report", str(_run_folder(t, run_json=b"{\"stu"))], "cannot be read"),
-    Case("summary: card.json not UTF-8", lambda t, d: ["summary", str(_run_folder(t, card=b"\xff"))], "no finished trial"),  # a run is resolved through its study, not its card
+    Case("report: run.json cut short", lambda t, d: ["report", str(run_folder(t, run_json=b"{\"stu"))], "cannot be read"),
+    Case("summary: card.json not UTF-8", lambda t, d: ["summary", str(run_folder(t, card=b"\xff"))], "no finished trial"),  # a run is resolved through its study, not its card
     Case("leaderboard: not a run (held)", lambda t, d: ["leaderboard", str(t)], "no run.json"),
-    Case("benchmark: card.json cut short", lambda t, d: ["benchmark", str(_tflite(t)), "--repeats", "1"] if _write(t / "card.json", b"{\"labels\": [") else [], "cannot be read"),
+    Case("benchmark: card.json cut short", lambda t, d: ["benchmark", str(_tflite(t)), "--repeats", "1"] if write(t / "card.json", b"{\"labels\": [") else [], "cannot be read"),
     Case("profile: op code index out of range", lambda t, d: ["profile", str(_tflite(t, lambda m: _set(m.subgraphs[0].operators[0], "opcodeIndex", 99)))], "op code index 99"),
     Case("profile: tensor index out of range", lambda t, d: ["profile", str(_tflite(t, lambda m: _set(m.subgraphs[0].operators[0], "outputs", [9999])))], "tensor index 9999"),
     Case("summary: tensor index out of range", lambda t, d: ["summary", str(_tflite(t, lambda m: _set(m.subgraphs[0], "inputs", [-5])))], "tensor index -5"),
     Case("profile: weights cut short", lambda t, d: ["profile", str(_tflite(t, _cut_weights))], "cut short"),
-    Case("profile: not a TFLite file (held)", lambda t, d: ["profile", str(_write(t / "x.tflite", b"0" * 64))], "not a TFLite model"),
+    Case("profile: not a TFLite file (held)", lambda t, d: ["profile", str(write(t / "x.tflite", b"0" * 64))], "not a TFLite model"),
     Case("predict: NaN audio", lambda t, d: ["predict", str(_tflite(t)), str(_nan_wav(t))], "NaN or infinite samples"),
 ]
 
@@ -200,29 +158,9 @@ def _nan_wav(tmp: Path) -> Path:
     return tmp / "nan.wav"
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory) -> Path:
-    """Three tone classes, 6 speakers, 2 clips each: enough for a split, decoded in a second."""
-    from tests.conftest import write_tone_dataset
-
-    return write_tone_dataset(tmp_path_factory.mktemp("small"), speakers=6, reps=2)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input_is_one_line_and_exit_2(case, small_data, tmp_path, capsys):
-    argv = case.setup(tmp_path, small_data)
-    code = main(argv)
-    out, err = capsys.readouterr()
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == case.code, err
-    error_lines = [line for line in lines if line.startswith("error:")]
-    assert len(error_lines) == 1 and case.message in " ".join(lines), err
-    assert "Traceback" not in err + out and PASSWORD not in err + out
-    run = tmp_path / "run"
-    if case.nothing_trained and run.exists():
-        assert not (run / "best").exists() and not (run / "trials").exists()
-        for file in run.rglob("*"):
-            assert not file.is_file() or PASSWORD.encode() not in file.read_bytes()
+    check_case(case, small_data, tmp_path, capsys)
 
 
 def test_rich_markup_in_labels_is_printed_as_text():

@@ -1,6 +1,7 @@
 """Signals on the real command in a subprocess: SIGTERM is treated like Ctrl-C (the trial stops at its next batch,
 the leaderboard is written, the exit code is non-zero, the study resumes and retries the trial), Ctrl-C prints no
-traceback, and ``--workers`` processes stop with the main one."""
+traceback at any stage (while Python starts, before data, while clips are decoded, mid-trial), and ``--workers``
+processes stop with the main one. The kill -9 resume, the workers and the decode cases take 15-20 s each: ``slow``."""
 
 from __future__ import annotations
 
@@ -18,13 +19,6 @@ from optuna.trial import TrialState
 from kwsauto._io import process_alive
 from kwsauto.search import RunFolder, open_study
 from tests.conftest import tiny_space  # the resilience tests' tiny space
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory) -> Path:
-    from tests.conftest import write_tone_dataset
-
-    return write_tone_dataset(tmp_path_factory.mktemp("small"), speakers=6, reps=2)
 
 
 def _start(data: Path, tmp: Path, *extra: str, log: str = "log") -> tuple[subprocess.Popen, Path]:
@@ -53,7 +47,8 @@ def _wait_for_training(run: Path, timeout_s: float = 240) -> None:
     raise AssertionError("no trial reached its first epoch in time")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, pytest.param(signal.SIGKILL, marks=pytest.mark.slow)],
+                         ids=["SIGTERM", "SIGKILL"])
 def test_a_trial_stopped_mid_way_runs_again_with_its_parameters(small_data, tmp_path, signum):
     """SIGTERM: stopped at the next batch, leaderboard written, exit 143. kill -9: nothing runs, the resume finds
     the dead trial. Either way the resumed search retries it, and ``--trials 1`` means one finished trial."""
@@ -99,6 +94,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
 def test_workers_stop_with_the_main_process(small_data, tmp_path):
     process, log = _start(small_data, tmp_path, "--trials", "6", "--workers", "2")
@@ -112,3 +108,56 @@ def test_workers_stop_with_the_main_process(small_data, tmp_path):
         time.sleep(0.2)
     assert not any(process_alive(w) for w in workers)
     assert "Traceback" not in log.read_text()
+
+
+_SLOW_DECODE = """
+import pathlib, sys, time
+import kwsauto.data._cache as cache
+
+marker, real = pathlib.Path(sys.argv[1]), cache.read_clip
+
+def slow(*args, **kwargs):  # each clip takes 0.2 s, so that the signal lands while clips are decoded
+    marker.touch()
+    time.sleep(0.2)
+    return real(*args, **kwargs)
+
+cache.read_clip = slow
+from kwsauto.cli import main
+raise SystemExit(main(sys.argv[2:]))
+"""
+
+
+def _nothing_trained(run: Path) -> None:
+    assert not (run / "trials").exists() and not (run / "best").exists()
+
+
+@pytest.mark.parametrize(("signum", "delay_s"), [(signal.SIGINT, 0.5), (signal.SIGINT, 2.5), (signal.SIGTERM, 2.5)],
+                         ids=["Ctrl-C while Python starts", "Ctrl-C while Lightning loads", "SIGTERM before data"])
+def test_a_signal_before_any_data_is_read_exits_quietly(small_data, tmp_path, signum, delay_s):
+    process, log = _start(small_data, tmp_path, "--trials", "1")
+    time.sleep(delay_s)
+    process.send_signal(signum)
+    assert process.wait(timeout=60) == 128 + signum, log.read_text()
+    assert "Traceback" not in log.read_text()
+    _nothing_trained(tmp_path / "run")
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_clips_are_decoded_leaves_no_half_written_cache(small_data, tmp_path):
+    marker, cache = tmp_path / "decoding", tmp_path / "cache"
+    space = tmp_path / "space.yaml"
+    space.write_text(tiny_space(epochs=1))
+    args = ["search", str(small_data), "--space", str(space), "--out", str(tmp_path / "run"), "--trials", "1"]
+    log = tmp_path / "log"
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_DECODE, str(marker), *args], stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT, env={**os.environ, "KWSAUTO_CACHE": str(cache)})
+    deadline = time.monotonic() + 60
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), log.read_text()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130, log.read_text()
+    text = log.read_text()
+    assert "Traceback" not in text and "interrupted" in text
+    _nothing_trained(tmp_path / "run")
+    assert not [p for p in cache.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"], list(cache.rglob("*"))
