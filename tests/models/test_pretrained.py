@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kwsauto.models import PRETRAINED_DIR, ModelSpec, create_model, load_backbone_checkpoint, shipped_backbones
-from kwsauto.models import shipped_recipe
+from kwsauto.models import (
+    PRETRAINED_DIR,
+    ModelSpec,
+    create_model,
+    load_backbone_checkpoint,
+    shipped_backbones,
+    shipped_recipe,
+)
 from kwsauto.pretrain import PRETRAIN_FEATURES
 from kwsauto.search import load_space
 

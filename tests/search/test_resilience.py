@@ -24,6 +24,7 @@ def _space(tmp_path, epochs=3):
 
 
 def _settings(data, space, out, **kwargs):
+    kwargs = {"reselect": 0, "refit": False, **kwargs}  # the final choice over seeds is tested in test_search.py
     return SearchSettings(data=data, space=str(space), out=out, budget=Budget(ram_bytes=256 * 1024), **kwargs)
 
 
