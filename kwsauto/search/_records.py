@@ -243,6 +243,9 @@ class ModelCard:
             del raw["frontend"]
         else:  # only what was measured
             raw["frontend"] = {k: v for k, v in raw["frontend"].items() if v is not None}
+        for key, unset in (("speaker_ids", {}), ("lowest_rate_hz", None), ("warnings", [])):
+            if raw["data"][key] == unset:  # a card from before the data checks writes back as it was read
+                del raw["data"][key]
         for optional in ("hardware", "selection"):  # written only when the trial recorded them
             if raw[optional] is None:
                 del raw[optional]

@@ -30,6 +30,7 @@ from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
+from kwsauto.search._pruning import FamilyMedianPruner
 from kwsauto.search._quiet_logs import quiet_failed_trial_logs
 from kwsauto.search._records import CardCandidate, CardSelection, HardwareRecord, ModelCard, RunSettings
 from kwsauto.search._reselect import candidates, refit, reselect
@@ -166,7 +167,7 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     if settings.pruner == "hyperband" and settings.objective == "accuracy":
         return optuna.pruners.HyperbandPruner(min_resource=2)
     if settings.pruner == "median" and settings.objective == "accuracy":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
+        return FamilyMedianPruner(n_startup_trials=3, n_warmup_steps=3)
     return optuna.pruners.NopPruner()
 
 

@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from kwsauto.device import Budget
 from kwsauto.errors import ConfigError
+from kwsauto.search._pruning import FamilyMedianPruner
 from kwsauto.search import RunFolder, SearchSettings, open_study, run_search
 from kwsauto.training import resolve_hardware
 from tests.conftest import write_tiny_space
@@ -52,7 +53,7 @@ def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_pat
 @pytest.mark.parametrize(
     ("pruner", "objective", "expected"),
     [
-        ("median", "accuracy", optuna.pruners.MedianPruner),
+        ("median", "accuracy", FamilyMedianPruner),  # the median within the trial's family
         ("hyperband", "accuracy", optuna.pruners.HyperbandPruner),
         ("none", "accuracy", optuna.pruners.NopPruner),
         ("median", "pareto", optuna.pruners.NopPruner),  # Optuna cannot prune a multi-objective study
