@@ -114,26 +114,25 @@ def reselect(
     deadline still compares them all. ``progress(stage, done, total)`` sees each retraining start.
     """
     started = time.monotonic()
-    configs = {t.number: TrialConfig.from_dict(t.user_attrs["config"]) for t in trials}
-    scores = {t.number: [float(t.values[0])] for t in trials}
+    configs = [TrialConfig.from_dict(t.user_attrs["config"]) for t in trials]
+    scores = [[float(t.values[0])] for t in trials]
     total, done, skipped = len(trials) * extra_seeds, 0, 0
     for k in range(1, extra_seeds + 1):
-        for trial in trials:
-            config = configs[trial.number]
+        for i, trial in enumerate(trials):
             needed = float(trial.user_attrs.get("seconds", 0.0))
             if deadline is not None and time.monotonic() + needed > deadline:
                 skipped += 1
                 continue
             if progress is not None:
                 progress(f"re-selecting: trial {trial.number}, seed {k}", done, total)
-            features = features_of(config.features)
-            run = fit(features, _with_seed(config, config.train.seed + k * SEED_STRIDE), hooks=hooks,
+            features = features_of(configs[i].features)
+            run = fit(features, _with_seed(configs[i], configs[i].train.seed + k * SEED_STRIDE), hooks=hooks,
                       hardware=hardware)
-            scores[trial.number].append(run.val_accuracy if metric is None else metric(run.model, features))
+            scores[i].append(run.val_accuracy if metric is None else metric(run.model, features))
             done += 1
     if progress is not None:
         progress("re-selecting", total, total)
-    result = tuple(Candidate(t.number, tuple(scores[t.number]), _epochs_of(t, configs[t.number])) for t in trials)
+    result = tuple(Candidate(t.number, tuple(s), _epochs_of(t, c)) for t, s, c in zip(trials, scores, configs))
     return Reselection(result, time.monotonic() - started, skipped)
 
 

@@ -57,6 +57,8 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     assert selection["val_runs"] == 2 and selection["refit"] and selection["refit_epochs"] >= 1
     assert card["data"]["speaker_ids"]["test"] and not set(card["data"]["speaker_ids"]["test"]) & set(
         card["data"]["speaker_ids"]["train"])  # who went where, speakers disjoint
+    n_val = len(card["data"]["speaker_ids"]["val"])  # 8 tone speakers: 1 or 2 in validation, a warning says so
+    assert n_val < 3 and any(f"val split holds {n_val} speaker" in w for w in card["data"]["warnings"])
     assert card["labels"] == ["high", "low", "mid"]
     assert card["footprint"]["ram_bytes"] <= card["budget"]["ram_bytes"] == 48 * 1024
     for key in ("val_accuracy", "test_accuracy", "test_accuracy_int8"):
