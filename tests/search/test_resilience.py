@@ -140,7 +140,7 @@ def _cli(*args, log):
 def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     args = ("search", str(tone_dataset), "--space", str(space), "--trials", "3", "--out", str(out), "--budget", "256KB",
-            "--pruner", "none", "--study", "killed")
+            "--pruner", "none", "--study", "killed", "--reselect", "0", "--no-refit")
     process = _cli(*args, log=tmp_path / "first.log")
     deadline = time.monotonic() + 240
     running = None
@@ -202,7 +202,8 @@ def test_two_workers_share_one_study(tone_dataset, tmp_path):
 def test_ctrl_c_ends_the_trial_writes_the_leaderboard_and_exits_130(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     process = _cli("search", str(tone_dataset), "--space", str(space), "--trials", "5", "--out", str(out),
-                   "--budget", "256KB", "--pruner", "none", "--study", "interrupted", log=tmp_path / "log")
+                   "--budget", "256KB", "--pruner", "none", "--study", "interrupted", "--reselect", "0", "--no-refit",
+                   log=tmp_path / "log")
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         time.sleep(0.2)
