@@ -16,6 +16,7 @@ from kwsauto.models._pretrained import (
     shipped_backbones,
     shipped_recipe,
 )
+from kwsauto.models._names import DEPTHS
 from kwsauto.models._registry import ARCHITECTURES, WIDTHS, create_model, list_models, registry_name, resolve
 from kwsauto.models._spec import ModelSpec
 
@@ -31,6 +32,7 @@ __all__ = [
     "save_backbone_checkpoint",
     "shipped_backbones",
     "shipped_recipe",
+    "DEPTHS",
     "WIDTHS",
     "ClassifierHead",
     "KwsNet",

@@ -80,7 +80,8 @@ def create_model(
         )
     if num_classes < 2:
         raise ConfigError(f"A classifier needs at least 2 classes, but got num_classes={num_classes}.")
-    backbone = ARCHITECTURES[spec.arch](width=spec.width, in_channels=input_shape[0])
+    depth = {"depth": spec.depth} if spec.depth else {}
+    backbone = ARCHITECTURES[spec.arch](width=spec.width, in_channels=input_shape[0], **depth)
     ckpt = checkpoint_for(spec.arch, spec.width, spec.pretrained) if init_pretrained else None
     if ckpt is not None:
         init_backbone(backbone, ckpt, features)
