@@ -117,7 +117,11 @@ def load_run(path: str | Path, storage: str | None = None) -> Run:
 def export_run(
     path: str | Path, trial: int | None = None, formats: str | tuple[str, ...] = "tflite,onnx,c", cache_dir: Path | None = None
 ) -> tuple[Path, ModelCard]:
-    """Export a trial of a finished search (default: its best feasible trial); returns the folder and card."""
+    """Export a trial of a finished search; returns the folder and card.
+
+    Default: the trial the search chose, as it chose it (re-selected over seeds and refit on train+val, when the
+    search did so), else the best feasible trial. A ``trial`` number exports that trial's own weights.
+    """
     from kwsauto.device import get_device
     from kwsauto.search._export import export_trial, parse_formats
 
@@ -128,10 +132,12 @@ def export_run(
     config = TrialConfig.from_dict(chosen.user_attrs["config"])
     features = compute_features(index, config.features, cache_dir=cache_dir)
     out = run.export_dir(chosen.number)
+    selection = run.card.selection if trial is None and run.card is not None else None
+    state = run.folder.load_refit_state(chosen.number) if selection is not None and selection.refit else None
     with quiet():
         card = export_trial(
             chosen, features, index, run.folder, get_device(settings.device), settings.budget, settings,
-            formats=parse_formats(formats), out=out,
+            formats=parse_formats(formats), out=out, state=state, selection=selection,
         )
     return out, card
 

@@ -135,10 +135,11 @@ def test_search_from_a_users_checkpoint(tone_dataset, tmp_path):
     space = write_tiny_space(tmp_path, learning_rate=None)
     out = tmp_path / "run"
     code, text = run_cli("search", str(tone_dataset), "--space", str(space), "--trials", "1", "--pretrained", str(ckpt),
-                         "--out", str(out))
+                         "--out", str(out), "--reselect", "0", "--no-refit")
     assert code == 0 and "fine-tuned from" in text
     card = json.loads((out / "best" / "card.json").read_text())
     assert card["model"] == "mobilenetv1_010" and card["config"]["model"]["pretrained"] == str(ckpt)
+    assert "selection" not in card  # --reselect 0 --no-refit: the trial's own weights, as trained
     assert card["config"]["features"] == PRETRAIN_FEATURES.to_dict()
 
 

@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--storage", help="shared study storage, e.g. postgresql://user@host/db (default: the run folder)")
     s.add_argument("--enqueue", type=Path, help="YAML/JSON parameter sets, a card.json or a run folder to try first")
     s.add_argument("--no-seeds", action="store_true", help="skip the built-in space's known-good first configurations")
+    s.add_argument("--reselect", type=int, metavar="N", help="before the final choice, retrain the N best trials by "
+                   "validation with new seeds and choose by the mean (default 3; 0: the best trial as it is)")
+    s.add_argument("--reselect-seeds", type=int, metavar="K", help="new seeds per re-selected trial (default 2)")
+    s.add_argument("--no-refit", action="store_true", help="export the chosen trial's own weights instead of training "
+                   "its configuration again on train+val")
     s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
     s.add_argument("--pretrained", help="backbone checkpoint every trial starts from (a `kwsauto pretrain` .safetensors, "
                    "a torch state dict, or 'imagenet' for torchvision's MobileNetV2 file); pins its model and features")

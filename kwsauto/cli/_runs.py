@@ -34,6 +34,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         "enqueue": args.enqueue,
         "pretrained": args.pretrained,
         "expert": args.expert,
+        "reselect": args.reselect,
+        "reselect_seeds": args.reselect_seeds,
     }
     settings = SearchSettings(
         data=args.data,
@@ -43,6 +45,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
             latency_ms=args.latency,
         ),
         seeds=not args.no_seeds,
+        refit=not args.no_refit,
         dataset=dataset_options(args),
         **{name: value for name, value in given.items() if value is not None},  # the rest: SearchSettings' defaults
         hardware=hardware_request(args),

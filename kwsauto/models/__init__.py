@@ -18,6 +18,7 @@ from kwsauto.models._pretrained import (
     shipped_backbones,
     shipped_recipe,
 )
+from kwsauto.models._names import DEPTHS
 from kwsauto.models._registry import (
     ARCHITECTURES,
     WIDTHS,
@@ -43,6 +44,7 @@ __all__ = [
     "save_backbone_checkpoint",
     "shipped_backbones",
     "shipped_recipe",
+    "DEPTHS",
     "WIDTHS",
     "ClassifierHead",
     "KwsNet",

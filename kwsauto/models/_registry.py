@@ -79,6 +79,7 @@ def create_model(spec: ModelSpec, num_classes: int, input_shape: tuple[int, int,
         )
     if num_classes < 2:
         raise ConfigError(f"A classifier needs at least 2 classes, but got num_classes={num_classes}.")
-    backbone = ARCHITECTURES[spec.arch](width=spec.width, in_channels=input_shape[0])
+    depth = {"depth": spec.depth} if spec.depth else {}
+    backbone = ARCHITECTURES[spec.arch](width=spec.width, in_channels=input_shape[0], **depth)
     head = ClassifierHead(backbone.out_channels, num_classes, units=spec.head_units, dropout=spec.dropout)
     return apply_tf_same_padding(KwsNet(backbone, head), input_shape)

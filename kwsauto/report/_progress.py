@@ -92,6 +92,12 @@ class SearchProgress(_Bars):
         eta = next(t for t in self.progress.tasks if t.id == self.data).time_remaining
         self.progress.update(self.data, info="clips" + (f" · ETA {_clock(eta)}" if eta is not None else ""))
 
+    def on_finish(self, stage: str, done: int, total: int) -> None:
+        """Re-selection, refit and export after the trials: one bar of steps, the trial bar hidden."""
+        self.progress.update(self.epochs, visible=False)
+        self.progress.update(self.data, description=escape(stage), completed=done, total=total, visible=done < total,
+                             info="steps")
+
     def on_trial_start(self, number, config, footprint) -> None:
         m = config.model
         self.progress.reset(

@@ -114,11 +114,23 @@ def best_panel(card: ModelCard, run_dir: Path, files_dir: Path | None = None) ->
     table.add_row("model", Text(f"{card.model} (trial {card.trial}), {len(card.labels)} classes, {start}"))
     demo = " (synthetic demo voices: not a measure of real speech)" if card.data.demo else ""
     int8 = metrics.test_accuracy_tflite if metrics.test_accuracy_tflite is not None else metrics.test_accuracy_int8
+    selection = card.selection
+    if selection is not None and selection.val_runs > 1:  # the estimate over new seeds, with its spread
+        val = f"val {100 * selection.val_estimate:.1f} ± {100 * selection.val_spread:.1f}% ({selection.val_runs} seeds)"
+    else:
+        val = f"val {_fmt_acc(metrics.val_accuracy)}"
     table.add_row(
         "accuracy",
-        f"val {_fmt_acc(metrics.val_accuracy)} · test {_fmt_acc(metrics.test_accuracy)} float, "
+        f"{val} · test {_fmt_acc(metrics.test_accuracy)} float, "
         f"{_fmt_acc(int8)} int8 TFLite · macro-F1 {metrics.test_macro_f1:.3f}{demo}",
     )
+    if selection is not None:
+        ranked = ", ".join(f"{c.trial}: {100 * c.mean:.1f}%" for c in sorted(selection.candidates, key=lambda c: -c.mean))
+        refit = f" · refit on train+val, {selection.refit_epochs} epochs" if selection.refit else " · not refit"
+        note = f" ({selection.note})" if selection.note else ""
+        table.add_row("chosen", Text(f"by mean val over seeds of trials {ranked}{refit}{note}"))
+    for warning in card.data.warnings:
+        table.add_row("[yellow]warning[/]", Text(warning))
     verification = card.verification
     if verification is not None:
         table.add_row(

@@ -14,9 +14,9 @@ from typing import Any
 import optuna
 import yaml
 
-from kwsauto._serial import to_dict
 from kwsauto._fields import short_repr
 from kwsauto._io import check_expanded_size, load_yaml, yaml_reason
+from kwsauto._serial import to_dict
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.search._records import ModelCard
 from kwsauto.search._space import SearchSpace

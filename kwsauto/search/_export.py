@@ -6,10 +6,11 @@ Micro (its arena measured) and in LiteRT (test accuracy, agreement with ONNX int
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from optuna.trial import FrozenTrial
 
 from kwsauto._io import replaced_dir
 from kwsauto._serial import from_dict
-from kwsauto.data import ClipIndex
+from kwsauto.data import ClipIndex, check_dataset
 from kwsauto.device import Budget, DeviceProfile, estimate_footprint, get_device
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.export import (
@@ -45,6 +46,7 @@ from kwsauto.search._records import (
     CardFootprint,
     CardFrontend,
     CardMetrics,
+    CardSelection,
     CardVerification,
     ModelCard,
     RunSettings,
@@ -83,14 +85,20 @@ def export_trial(
     *,
     formats: Sequence[str] = tuple(EXPORT_FORMATS),
     out: Path | None = None,
+    state: dict[str, torch.Tensor] | None = None,
+    selection: CardSelection | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> ModelCard:
     """Evaluate ``trial``, write ``formats`` and its card into ``out`` (default: the run's ``best/``).
 
-    The files are written into a temporary sibling folder that then replaces ``out`` whole: an interrupt or a kill
-    leaves the previous export as it was, never a mix of two.
+    ``state``: weights to export instead of the trial's own (a refit on train+val, whose validation figure is then
+    ``selection``'s estimate, not the refit model on clips it trained on). ``progress(stage, done, total)`` sees
+    each step. The files are written into a temporary sibling folder that then replaces ``out`` whole: an interrupt
+    or a kill leaves the previous export as it was, never a mix of two.
     """
     with replaced_dir(Path(out or run.best_dir)) as tmp:
-        return _write_export(trial, features, index, run, device, budget, settings, formats, tmp)
+        return _write_export(trial, features, index, run, device, budget, settings, formats, tmp, state, selection,
+                             progress or (lambda stage, done, total: None))
 
 
 def _write_export(
@@ -103,12 +111,19 @@ def _write_export(
     settings: RunSettings,
     formats: Sequence[str],
     out: Path,
+    state: dict[str, torch.Tensor] | None,
+    selection: CardSelection | None,
+    progress: Callable[[str, int, int], None],
 ) -> ModelCard:
+    steps = 3 + ("onnx" in formats) + ("tflite" in formats)
+    progress("exporting: test split", 0, steps)
     config = TrialConfig.from_dict(trial.user_attrs["config"])
     model = create_model(config.model, len(features.labels), config.features.shape)
-    model.load_state_dict(run.load_trial_state(trial.number, trial))
+    model.load_state_dict(state if state is not None else run.load_trial_state(trial.number, trial))
     model.eval()
     val, test = evaluate(model, features, "val"), evaluate(model, features, "test")
+    if selection is not None and selection.refit:  # the refit trained on the validation clips
+        val = dataclasses.replace(val, accuracy=selection.val_estimate)
     labels = list(features.labels)
     meta = {"labels": labels, "features": config.features.to_dict()}
     train_x = features["train"].features
@@ -125,16 +140,22 @@ def _write_export(
     verification: dict[str, Any] = {}
     firmware: FirmwareFiles | None = None
     started = time.perf_counter()
+    progress("exporting: quantizing to int8", 1, steps)
     graph = trace_int8_graph(model, config.features.shape)
     qgraph = quantize_graph(model, graph, calibration)  # the one int8 model every int8 file describes
     onnx_int8_top1 = None
+    done = 2
     if "onnx" in formats:
+        progress("exporting: ONNX", done, steps)
+        done += 1
         export_onnx(model, config.features.shape, out / "model.onnx", metadata=meta)
         write_onnx_int8(qgraph, out / "model_int8.onnx", labels=labels, feature_params=meta["features"])
         onnx_int8_top1 = onnx_predict(out / "model_int8.onnx", test_x).argmax(1)
         int8 = classification_metrics(test_y, torch.from_numpy(onnx_int8_top1), features.labels)
         metrics.update(test_accuracy_int8=int8.accuracy, test_macro_f1_int8=int8.macro_f1)
     if "tflite" in formats:
+        progress("exporting: TFLite, run in TFLite Micro and LiteRT", done, steps)
+        done += 1
         tflite = write_tflite(qgraph, out / "model_int8.tflite", labels=labels, feature_params=meta["features"])
         if "c" in formats:
             write_c_array(tflite, out / "model_int8.h", out / "model_int8.cc")
@@ -154,6 +175,8 @@ def _write_export(
             if key in verification:
                 metrics[key] = verification[key]
     _LOGGER.info("Exported trial %d (%s) in %.1f s", trial.number, ",".join(formats), time.perf_counter() - started)
+    progress("exporting: card", done, steps)
+    checks = check_dataset(index, config.features.sample_rate_hz)
 
     footprint = dict(trial.user_attrs["footprint"], device=device.name)
     if verification:
@@ -191,11 +214,16 @@ def _write_export(
             split_source=index.split_source,
             clips={s: len(features[s].labels) for s in ("train", "val", "test")},
             speakers={s: len(index.speakers(s)) for s in ("train", "val", "test")},
+            speaker_ids=dict(checks.speakers),
+            lowest_rate_hz=checks.lowest_rate_hz,
+            warnings=checks.warnings,
         ),
         files={f.key: f.name for name in formats for f in EXPORT_FORMATS[name]},
         hardware=TrialRecord.of(trial).hardware,  # where the trial trained: accelerator, device, precision
+        selection=selection,
     )
     run.write_card(card, out / "card.json")
+    progress("exported", steps, steps)
     return card
 
 

@@ -30,7 +30,7 @@ def _footprint(
 def footprint_of(config: TrialConfig, labels: tuple[str, ...], device: DeviceProfile) -> Footprint:
     """The footprint of ``config``'s model for ``labels`` (they size the head and the .tflite metadata)."""
     # dropout does not shape the graph: normalize it so the cache hits
-    model = ModelSpec(config.model.arch, config.model.width, config.model.head_units, 0.0)
+    model = ModelSpec(config.model.arch, config.model.width, config.model.head_units, 0.0, depth=config.model.depth)
     return _footprint(config.features, model, tuple(labels), device)
 
 

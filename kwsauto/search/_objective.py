@@ -43,6 +43,9 @@ class TrialListener:
     def on_data(self, stage: str, done: int, total: int) -> None:
         """Decoding clips or computing features that were not cached yet: ``done`` of ``total`` clips."""
 
+    def on_finish(self, stage: str, done: int, total: int) -> None:
+        """After the trials: re-selection runs, the refit and the export steps, ``done`` of ``total``."""
+
 
 @dataclass
 class Objective:

@@ -23,9 +23,11 @@ from kwsauto.training import TrialConfig
 
 __all__ = [
     "CARD_SCHEMA",
+    "CardCandidate",
     "CardData",
     "CardFootprint",
     "CardMetrics",
+    "CardSelection",
     "CardVerification",
     "HardwareRecord",
     "ModelCard",
@@ -91,6 +93,9 @@ class RunSettings:
     accelerator: str = "auto"  # as asked (--accelerator, --precision); each trial records where it ran
     precision: str = "32"
     hardware: HardwareRecord | None = None  # what the main process resolved them to
+    reselect: int = 3  # the top trials retrained with new seeds before the final choice
+    reselect_seeds: int = 2
+    refit: bool = True  # the chosen configuration trained again on train+val
 
     # which settings must match to resume a study: the others may change between sessions
     RESUME_KEYS = ("data", "budget", "device", "space", "dataset", "objective", "metric")
@@ -170,6 +175,40 @@ class CardData:
     split_source: str | None
     clips: dict[str, int]
     speakers: dict[str, int]
+    speaker_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # who went to each split
+    lowest_rate_hz: int | None = None  # the lowest sample rate among the spoken clips
+    warnings: tuple[str, ...] = ()  # few speakers in validation or test, audio below the model's rate
+
+
+@dataclass(frozen=True)
+class CardCandidate:
+    """One of the top trials by validation, retrained with new seeds: its scores, the search's own run first."""
+
+    trial: int
+    scores: tuple[float, ...]
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class CardSelection:
+    """How the exported model was chosen and what validation predicts for it.
+
+    The top trials by validation were retrained with new seeds and the best mean won (``candidates``). The
+    validation estimate is the chosen configuration's mean over its retrained runs only (``val_runs`` of them; the
+    search's own run is left out, since it was picked as a maximum), ± their standard deviation. ``refit``: the
+    exported weights were then trained on train+validation for ``refit_epochs`` epochs.
+    """
+
+    chosen: int
+    candidates: tuple[CardCandidate, ...]
+    val_estimate: float
+    val_spread: float
+    val_runs: int
+    refit: bool
+    refit_epochs: int | None
+    seconds: float
+    note: str = ""  # what was skipped for want of time
 
 
 @dataclass(frozen=True)
@@ -192,6 +231,7 @@ class ModelCard:
     verification: CardVerification | None = None
     frontend: CardFrontend | None = None
     hardware: HardwareRecord | None = None  # where the chosen trial trained
+    selection: CardSelection | None = None  # re-selection over seeds and the refit, when the search ran them
     schema: int = CARD_SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -201,8 +241,12 @@ class ModelCard:
             del raw["frontend"]
         else:  # only what was measured
             raw["frontend"] = {k: v for k, v in raw["frontend"].items() if v is not None}
-        if raw["hardware"] is None:  # written only when the trial recorded where it trained
-            del raw["hardware"]
+        for key, unset in (("speaker_ids", {}), ("lowest_rate_hz", None), ("warnings", [])):
+            if raw["data"][key] == unset:  # a card from before the data checks writes back as it was read
+                del raw["data"][key]
+        for optional in ("hardware", "selection"):  # written only when the trial recorded them
+            if raw[optional] is None:
+                del raw[optional]
         return {"kwsauto_card": raw.pop("schema"), **raw}
 
     @classmethod

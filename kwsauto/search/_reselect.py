@@ -10,20 +10,20 @@ is no held-out split left to watch), so that the exported model has seen every s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
 import torch
 from optuna.trial import FrozenTrial, TrialState
 
-from kwsauto.features import FeatureSet, SplitTensors
+from kwsauto.features import FeatureConfig, FeatureSet, SplitTensors
 from kwsauto.models import KwsNet
-from kwsauto.training import ExpertHooks, TrialConfig, fit
+from kwsauto.training import ExpertHooks, Hardware, TrialConfig, fit
 
-__all__ = ["Candidate", "Reselection", "candidates", "reselect", "refit", "merged_train_val"]
+__all__ = ["Candidate", "Reselection", "candidates", "reselect", "refit", "merged_train_val", "SEED_STRIDE"]
 
 SEED_STRIDE = 1000  # re-selection seeds: the trial's seed + 1000, + 2000, ... (never a seed a trial used)
 
@@ -34,7 +34,7 @@ class Candidate:
 
     number: int
     scores: tuple[float, ...]
-    epochs: int  # the epochs its first run trained before its best epoch (what a refit trains)
+    epochs: int  # the epochs its first run trained up to its best epoch (what a refit trains)
 
     @property
     def mean(self) -> float:
@@ -44,6 +44,11 @@ class Candidate:
     def std(self) -> float:
         return statistics.stdev(self.scores) if len(self.scores) > 1 else 0.0
 
+    @property
+    def retrained(self) -> tuple[float, ...]:
+        """The scores of the new seeds only: the search's own run was picked as a maximum, so it flatters."""
+        return self.scores[1:]
+
 
 @dataclass(frozen=True)
 class Reselection:
@@ -51,17 +56,19 @@ class Reselection:
 
     candidates: tuple[Candidate, ...]
     seconds: float
+    skipped: int = 0  # retrainings left out because they would not have fitted before the deadline
 
     @property
     def chosen(self) -> Candidate:
         return max(self.candidates, key=lambda c: (c.mean, -c.number))
 
-    def to_dict(self) -> dict:
-        return {
-            "chosen": self.chosen.number,
-            "seconds": round(self.seconds, 2),
-            "candidates": [dataclasses.asdict(c) | {"mean": c.mean, "std": c.std} for c in self.candidates],
-        }
+    @property
+    def estimate(self) -> tuple[float, float, int]:
+        """The chosen configuration's validation estimate: mean, standard deviation and number of runs, over its
+        retrained runs (its search run alone when none could be retrained)."""
+        runs = self.chosen.retrained or self.chosen.scores
+        spread = statistics.stdev(runs) if len(runs) > 1 else 0.0
+        return statistics.fmean(runs), spread, len(runs)
 
 
 def candidates(study: optuna.Study, top: int) -> list[FrozenTrial]:
@@ -83,36 +90,50 @@ def _with_seed(config: TrialConfig, seed: int) -> TrialConfig:
     return dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
 
 
+def _epochs_of(trial: FrozenTrial, config: TrialConfig) -> int:
+    return int(trial.user_attrs.get("best_epoch", config.train.epochs - 1)) + 1
+
+
 def reselect(
     trials: list[FrozenTrial],
-    features_of: Callable[..., FeatureSet],
+    features_of: Callable[[FeatureConfig], FeatureSet],
     *,
-    extra_seeds: int = 1,
+    extra_seeds: int = 2,
     deadline: float | None = None,
     hooks: ExpertHooks | None = None,
-    metric: Callable[..., float] | None = None,
+    metric: Callable[[KwsNet, FeatureSet], float] | None = None,
+    hardware: Hardware | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Reselection:
     """Retrain each of ``trials`` with ``extra_seeds`` new seeds while ``deadline`` (``time.monotonic()``) allows.
 
     ``features_of(FeatureConfig) -> FeatureSet``; ``metric(model, features) -> float`` scores a retrained model as
-    the search scored its trials (default: best-epoch validation accuracy). A trial is retrained only if its own
-    training time still fits before the deadline; one that does not keeps its single score.
+    the search scored its trials (default: best-epoch validation accuracy). A retraining starts only if the
+    trial's own training time still fits before the deadline; a trial that could not be retrained keeps its single
+    score. Seeds go round the candidates (each candidate's second seed only after every first one), so a short
+    deadline still compares them all. ``progress(stage, done, total)`` sees each retraining start.
     """
     started = time.monotonic()
-    result = []
-    for trial in trials:
-        config = TrialConfig.from_dict(trial.user_attrs["config"])
-        scores = [float(trial.values[0])]
-        for k in range(1, extra_seeds + 1):
+    configs = [TrialConfig.from_dict(t.user_attrs["config"]) for t in trials]
+    scores = [[float(t.values[0])] for t in trials]
+    total, done, skipped = len(trials) * extra_seeds, 0, 0
+    for k in range(1, extra_seeds + 1):
+        for i, trial in enumerate(trials):
             needed = float(trial.user_attrs.get("seconds", 0.0))
             if deadline is not None and time.monotonic() + needed > deadline:
-                break
-            features = features_of(config.features)
-            run = fit(features, _with_seed(config, config.train.seed + k * SEED_STRIDE), hooks=hooks)
-            scores.append(run.val_accuracy if metric is None else metric(run.model, features))
-        epochs = int(trial.user_attrs.get("best_epoch", config.train.epochs - 1)) + 1
-        result.append(Candidate(trial.number, tuple(scores), epochs))
-    return Reselection(tuple(result), time.monotonic() - started)
+                skipped += 1
+                continue
+            if progress is not None:
+                progress(f"re-selecting: trial {trial.number}, seed {k}", done, total)
+            features = features_of(configs[i].features)
+            run = fit(features, _with_seed(configs[i], configs[i].train.seed + k * SEED_STRIDE), hooks=hooks,
+                      hardware=hardware)
+            scores[i].append(run.val_accuracy if metric is None else metric(run.model, features))
+            done += 1
+    if progress is not None:
+        progress("re-selecting", total, total)
+    result = tuple(Candidate(t.number, tuple(s), _epochs_of(t, c)) for t, s, c in zip(trials, scores, configs))
+    return Reselection(result, time.monotonic() - started, skipped)
 
 
 def merged_train_val(features: FeatureSet) -> FeatureSet:
@@ -126,9 +147,11 @@ def merged_train_val(features: FeatureSet) -> FeatureSet:
     return dataclasses.replace(features, splits={**features.splits, "train": merged})
 
 
-def refit(config: TrialConfig, features: FeatureSet, epochs: int, *, hooks: ExpertHooks | None = None) -> KwsNet:
-    """Train ``config`` on train+val for ``epochs`` epochs and return the last epoch's model."""
-    epochs = max(1, epochs)
-    train = dataclasses.replace(config.train, epochs=epochs, early_stopping_patience=0)
+def refit(
+    config: TrialConfig, features: FeatureSet, epochs: int, *, hooks: ExpertHooks | None = None,
+    hardware: Hardware | None = None,
+) -> KwsNet:
+    """Train ``config`` on train+val for ``epochs`` epochs (no early stopping) and return the last epoch's model."""
+    train = dataclasses.replace(config.train, epochs=max(1, epochs), early_stopping_patience=0)
     return fit(merged_train_val(features), dataclasses.replace(config, train=train), hooks=hooks,
-               restore_best=False).model
+               restore_best=False, hardware=hardware).model

@@ -61,7 +61,10 @@ class Run:
             ) from None
 
     def trial(self, number: int | None = None) -> FrozenTrial:
-        """Trial ``number``, or (None) the best trained trial within the budget."""
+        """Trial ``number``, or (None) the chosen one: the card's (re-selection may have chosen another than the
+        best by validation), else the best trained trial within the budget."""
+        if number is None and self.card is not None and self.card.selection is not None:
+            number = self.card.trial
         if number is not None:
             chosen = next((t for t in self.study.get_trials(deepcopy=False) if t.number == number), None)
             if chosen is None:
@@ -106,8 +109,11 @@ class Run:
 
     def export_dir(self, number: int) -> Path:
         """Where trial ``number`` is exported: ``best/`` for the chosen trial, ``trials/<n>/export`` otherwise."""
-        best = best_feasible(self.study)
-        return self.folder.best_dir if best is not None and best.number == number else self.folder.trial_dir(number) / "export"
+        chosen = self.card.trial if self.card is not None and self.card.selection is not None else None
+        if chosen is None:
+            best = best_feasible(self.study)
+            chosen = best.number if best is not None else None
+        return self.folder.best_dir if chosen == number else self.folder.trial_dir(number) / "export"
 
     def exported_card(self, number: int) -> tuple[Path, ModelCard] | None:
         """The folder and card of trial ``number``'s export, if it was exported."""

@@ -109,6 +109,17 @@ class RunFolder:
         atomic_write(folder / "model.pt", lambda tmp: torch.save(model.state_dict(), tmp))
         atomic_write_json(folder / "config.json", config)
 
+    def save_refit(self, number: int, state: dict[str, torch.Tensor]) -> None:
+        """The weights of trial ``number``'s configuration trained again on train+val (what ``best/`` exports)."""
+        atomic_write(self.trial_dir(number) / "refit.pt", lambda tmp: torch.save(state, tmp))
+
+    def load_refit_state(self, number: int) -> dict[str, torch.Tensor]:
+        path = self.trial_dir(number) / "refit.pt"
+        if not path.is_file():
+            raise OutputError(f"Trial {number} has no refit weights ({path}); export it with --trial {number} for "
+                              "its own weights, or run the search again to refit it.")
+        return torch.load(path, weights_only=True)
+
     def load_trial_state(self, number: int, trial: Any = None) -> dict[str, torch.Tensor]:
         """The trial's weights from this run folder, or from the study storage (a trial of another machine)."""
         path = self.trial_dir(number) / "model.pt"

@@ -27,7 +27,7 @@ from kwsauto._fields import short_repr
 from kwsauto._io import read_yaml_mapping
 from kwsauto.errors import ConfigError, did_you_mean
 from kwsauto.features import FeatureConfig
-from kwsauto.models import ModelSpec, has_pretrained, pretrained_features
+from kwsauto.models import DEPTHS, ModelSpec, has_pretrained, pretrained_features
 from kwsauto.training import AugmentConfig, TrainConfig, TrialConfig
 
 __all__ = ["Param", "SearchSpace", "load_space", "builtin_spaces", "builtin_seeds", "SPACES_DIR"]
@@ -93,6 +93,8 @@ class SearchSpace:
         if not self._pretrained(merged):
             merged["model.pretrained"] = False
             merged.update(_NOT_FINETUNING)
+        if merged.get("model.arch", ModelSpec.arch) not in DEPTHS:
+            merged.pop("model.depth", None)  # a depth is searched for the architectures that have one
         nested: dict[str, Any] = {}
         for name, value in merged.items():
             node = nested
@@ -128,6 +130,8 @@ class SearchSpace:
             if p.name.startswith("features.") and self._backbone_has_features(values):
                 continue
             if p.name in _NOT_FINETUNING and not self._pretrained(values):
+                continue
+            if p.name == "model.depth" and {**self.fixed, **values}.get("model.arch", ModelSpec.arch) not in DEPTHS:
                 continue
             values[p.name] = p.suggest(trial)
         return self.config(values)

@@ -20,7 +20,7 @@ import optuna
 from kwsauto._interrupt import exit_code_of, raising_on_stop_signals
 from kwsauto._redact import redact
 from kwsauto._serial import check_choice, from_dict
-from kwsauto.data import DatasetOptions, load_dataset
+from kwsauto.data import DatasetOptions, check_dataset, load_dataset
 from kwsauto.device import DEFAULT_DEVICE, Budget, get_device
 from kwsauto.errors import ConfigError
 from kwsauto.features import compute_features
@@ -30,8 +30,10 @@ from kwsauto.search._feasibility import ensure_space_can_fit
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, with_test_accuracy
 from kwsauto.search._objective import METRICS, Objective, TrialListener
 from kwsauto.search._pareto import write_pareto
+from kwsauto.search._pruning import FamilyMedianPruner
 from kwsauto.search._quiet_logs import quiet_failed_trial_logs
-from kwsauto.search._records import HardwareRecord, ModelCard, RunSettings
+from kwsauto.search._records import CardCandidate, CardSelection, HardwareRecord, ModelCard, RunSettings
+from kwsauto.search._reselect import candidates, refit, reselect
 from kwsauto.search._run_folder import RunFolder
 from kwsauto.search._space import builtin_seeds, load_space
 from kwsauto.search._storage import (
@@ -42,7 +44,7 @@ from kwsauto.search._storage import (
     owner_tag,
     retry_interrupted,
 )
-from kwsauto.training import Hardware, HardwareRequest, TrialConfig, load_expert, resolve_hardware
+from kwsauto.training import Hardware, HardwareRequest, TrialConfig, evaluate, load_expert, resolve_hardware
 
 __all__ = ["SearchSettings", "SearchResult", "run_search", "open_study", "SAMPLERS", "PRUNERS", "OBJECTIVES"]
 
@@ -53,6 +55,9 @@ DEFAULT_TRIALS = 20
 # Of a --time-limit, the share kept for the final export after the last trial (quantizing, TFLM verification)
 FINISH_RESERVE_FRACTION = 0.1
 FINISH_RESERVE_MAX_S = 120.0
+# ... and the share kept for re-selecting the top trials over new seeds and refitting the chosen one
+SELECTION_RESERVE_FRACTION = 0.25
+REFIT_MARGIN = 1.25  # a refit trains on train+val: its time is estimated as the trial's, with this margin
 OBJECTIVES = ("accuracy", "pareto")
 
 
@@ -87,6 +92,9 @@ class SearchSettings:
     seeds: bool = True  # a built-in space's known-good configurations (search_spaces/seeds/) run first
     pretrained: str | None = None  # a checkpoint every trial starts from (pins architecture, width, features)
     hardware: HardwareRequest = field(default_factory=HardwareRequest)  # each worker its own GPU when there are several
+    reselect: int = 3  # the top trials by validation retrained with new seeds before the final choice (0: none)
+    reselect_seeds: int = 2  # new seeds per re-selected trial
+    refit: bool = True  # the chosen configuration trained again on train+val before the export
 
     def __post_init__(self) -> None:
         for name, valid in (("sampler", SAMPLERS), ("pruner", PRUNERS), ("objective", OBJECTIVES), ("metric", METRICS)):
@@ -95,6 +103,14 @@ class SearchSettings:
             raise ConfigError(f"n_trials must be at least 1, but got {self.n_trials}.", field="n_trials")
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, but got {self.workers}.", field="workers")
+        for name in ("reselect", "reselect_seeds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, but got {getattr(self, name)}.", field=name)
+
+    @property
+    def selects(self) -> bool:
+        """Whether the search ends with re-selection over seeds or a refit (never in a Pareto search)."""
+        return self.objective == "accuracy" and ((self.reselect > 0 and self.reselect_seeds > 0) or self.refit)
 
     def resolved_space(self) -> str:
         if self.space is not None:
@@ -151,7 +167,7 @@ def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     if settings.pruner == "hyperband" and settings.objective == "accuracy":
         return optuna.pruners.HyperbandPruner(min_resource=2)
     if settings.pruner == "median" and settings.objective == "accuracy":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
+        return FamilyMedianPruner(n_startup_trials=3, n_warmup_steps=3)
     return optuna.pruners.NopPruner()
 
 
@@ -178,6 +194,9 @@ def _settings_record(settings: SearchSettings, data: Path, demo: bool, hardware:
         accelerator=settings.hardware.accelerator,
         precision=settings.hardware.precision,
         hardware=from_dict(HardwareRecord, hardware.to_dict(), "hardware field"),
+        reselect=settings.reselect,
+        reselect_seeds=settings.reselect_seeds,
+        refit=settings.refit,
     )
 
 
@@ -216,6 +235,8 @@ def _prepare(
         if settings.pretrained is not None:  # a checkpoint of another model would fail every trial: stop now
             _check_checkpoint_fits(space.architecture_choices()[0], len(index.labels))
         run.write_settings(replace(record, labels=tuple(index.labels), split_source=index.split_source))
+        for warning in check_dataset(index, space.architecture_choices()[0].features.sample_rate_hz).warnings:
+            _LOGGER.warning(warning)  # few validation/test speakers, audio below the model's rate: also in the card
         # Decode every clip now, so an unreadable file stops the search before the first trial.
         compute_features(
             index, space.architecture_choices()[0].features, cache_dir=settings.cache_dir, device=hardware.device,
@@ -239,12 +260,20 @@ def _check_checkpoint_fits(config: TrialConfig, n_labels: int) -> None:
                     config.features.to_dict())
 
 
-def _trials_deadline(settings: SearchSettings, started: float) -> float | None:
-    """When trials must stop so that the final export still fits in ``--time-limit``."""
+def _export_deadline(settings: SearchSettings, started: float) -> float | None:
+    """When re-selection and the refit must be done so that the final export still fits in ``--time-limit``."""
     if settings.time_limit_s is None:
         return None
     reserve = min(FINISH_RESERVE_MAX_S, FINISH_RESERVE_FRACTION * settings.time_limit_s)
     return started + settings.time_limit_s - reserve
+
+
+def _trials_deadline(settings: SearchSettings, started: float) -> float | None:
+    """When trials must stop so that re-selection, the refit and the final export still fit in ``--time-limit``."""
+    end = _export_deadline(settings, started)
+    if end is None or not settings.selects:
+        return end
+    return end - SELECTION_RESERVE_FRACTION * settings.time_limit_s
 
 
 class _StopAtTrialLimit:
@@ -325,7 +354,7 @@ def run_search(settings: SearchSettings, listener: TrialListener | None = None) 
     prepared.run.write_leaderboard(rows)  # first, so that an interrupt during the export still leaves it
     card = None
     try:
-        card = _finish(prepared)
+        card = _finish(prepared, _export_deadline(settings, started))
     except KeyboardInterrupt as exc:  # best/ is replaced whole or not at all: the previous export stays intact
         exit_code = exit_code or exit_code_of(exc)
     pareto = write_pareto(prepared.study, prepared.run) if settings.objective == "pareto" else None
@@ -398,22 +427,79 @@ class _LogListener(TrialListener):
         print(f"[worker {os.getpid()}] trial {number}: {outcome}", flush=True)
 
 
-def _finish(prepared: _Prepared) -> ModelCard | None:
-    study, run, objective = prepared.study, prepared.run, prepared.objective
+def _finish(prepared: _Prepared, deadline: float | None = None) -> ModelCard | None:
+    """Choose the model to export (re-selection over seeds, refit on train+val, see :mod:`._reselect`) and export
+    it into ``best/``; a card that already describes the same choice is kept."""
+    study, run, objective, settings = prepared.study, prepared.run, prepared.objective, prepared.settings
     best = best_feasible(study)
     card = None
     if best is not None:
+        tops = candidates(study, max(1, settings.reselect)) if settings.selects else [best]
         previous = run.read_card()
-        if previous and previous.trial == best.number and (run.best_dir / "model_int8.tflite").is_file():
+        if previous and _same_choice(previous, tops) and (run.best_dir / "model_int8.tflite").is_file():
             card = previous
         else:
-            config = TrialConfig.from_dict(best.user_attrs["config"])
+            chosen, state, selection = best, None, None
+            if settings.selects:
+                chosen, state, selection = _select(prepared, tops, deadline)
+            config = TrialConfig.from_dict(chosen.user_attrs["config"])
             card = export_trial(
-                best, objective.features(config.features), objective.index, run, objective.device,
-                prepared.settings.budget, prepared.record,
+                chosen, objective.features(config.features), objective.index, run, objective.device,
+                settings.budget, prepared.record, state=state, selection=selection,
+                progress=objective.listener.on_finish,
             )
     run.write_leaderboard(with_test_accuracy(leaderboard_rows(study), card))
     return card
+
+
+def _same_choice(card: ModelCard, tops: list[optuna.trial.FrozenTrial]) -> bool:
+    """``card`` was exported from the same candidates (a resumed search with no new trial keeps its export)."""
+    if card.selection is None:
+        return len(tops) == 1 and card.trial == tops[0].number
+    return sorted(c.trial for c in card.selection.candidates) == sorted(t.number for t in tops)
+
+
+def _select(
+    prepared: _Prepared, tops: list[optuna.trial.FrozenTrial], deadline: float | None
+) -> tuple[optuna.trial.FrozenTrial, dict[str, Any] | None, CardSelection]:
+    """Retrain ``tops`` with new seeds, choose by the mean, refit the choice on train+val when time allows."""
+    settings, objective = prepared.settings, prepared.objective
+    trial_seconds = {t.number: float(t.user_attrs.get("seconds", 0.0)) for t in tops}
+    refit_reserve = REFIT_MARGIN * max(trial_seconds.values()) if settings.refit else 0.0
+    metric = None
+    if settings.metric == "macro_f1":
+        def metric(model, features):
+            return evaluate(model, features, "val").macro_f1
+    seeds = settings.reselect_seeds if settings.reselect > 0 else 0
+    result = reselect(
+        tops, objective.features, extra_seeds=seeds,
+        deadline=None if deadline is None else deadline - refit_reserve, hooks=objective.hooks, metric=metric,
+        hardware=objective.hardware, progress=objective.listener.on_finish,
+    )
+    notes = [f"{result.skipped} re-selection run(s) left out for the time limit"] if result.skipped else []
+    chosen = next(t for t in tops if t.number == result.chosen.number)
+    config = TrialConfig.from_dict(chosen.user_attrs["config"])
+    state, refitted = None, False
+    if settings.refit:
+        needed = REFIT_MARGIN * trial_seconds[chosen.number]
+        if deadline is None or time.monotonic() + needed <= deadline:
+            objective.listener.on_finish(f"refitting trial {chosen.number} on train+val", 0, 1)
+            model = refit(config, objective.features(config.features), result.chosen.epochs, hooks=objective.hooks,
+                          hardware=objective.hardware)
+            objective.listener.on_finish("refitting", 1, 1)
+            state, refitted = model.state_dict(), True
+            prepared.run.save_refit(chosen.number, state)
+        else:
+            notes.append("refit left out for the time limit")
+    mean, spread, runs = result.estimate
+    selection = CardSelection(
+        chosen=chosen.number,
+        candidates=tuple(CardCandidate(c.number, c.scores, c.mean, c.std) for c in result.candidates),
+        val_estimate=mean, val_spread=spread, val_runs=runs, refit=refitted,
+        refit_epochs=result.chosen.epochs if refitted else None, seconds=round(result.seconds, 2),
+        note="; ".join(notes),
+    )
+    return chosen, state, selection
 
 
 def _check_resume(run: RunFolder, record: RunSettings) -> None:

@@ -50,3 +50,31 @@ def test_the_registry_builds_every_architecture_the_name_table_lists():
     from kwsauto.models._registry import ARCHITECTURES
 
     assert tuple(ARCHITECTURES) == ARCHITECTURE_NAMES
+
+
+def test_dscnn_depth_adds_blocks_flash_and_latency_but_no_activation_ram():
+    from kwsauto.device import get_device
+    from kwsauto.errors import ConfigError
+    from kwsauto.features import FeatureConfig
+    from kwsauto.search._feasibility import footprint_of
+    from kwsauto.training import TrialConfig
+
+    features = FeatureConfig(kind="mfcc", frame_length_s=0.04, frame_stride_s=0.02, n_filters=40, n_coefficients=10)
+    device, labels = get_device("cortex-m4f-80mhz"), tuple("abcdefghijkl")
+    prints = {}
+    for depth in (4, 5, 6):
+        spec = ModelSpec(arch="dscnn", width=1.5, depth=depth)
+        net = create_model(spec, len(labels), features.shape)
+        depthwise = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+        assert len(depthwise) == depth  # one depthwise conv per block
+        prints[depth] = footprint_of(TrialConfig(features=features, model=spec), labels, device)
+    assert ModelSpec(arch="dscnn", width=1.5, depth=4).name == ModelSpec(arch="dscnn", width=1.5).name == "dscnn_150"
+    assert ModelSpec(arch="dscnn", width=1.5, depth=6).name == "dscnn_150_d6"
+    assert prints[4].flash_bytes < prints[5].flash_bytes < prints[6].flash_bytes
+    assert prints[4].latency_ms < prints[5].latency_ms < prints[6].latency_ms
+    # every block keeps the activation size: the activation peak is the same, whatever the depth
+    assert prints[4].activation_bytes == prints[5].activation_bytes == prints[6].activation_bytes
+    with pytest.raises(ConfigError, match="depth=5 is not valid for mobilenetv1"):
+        ModelSpec(arch="mobilenetv1", depth=5)
+    with pytest.raises(ConfigError, match="valid: 1-8"):
+        ModelSpec(arch="dscnn", depth=9)

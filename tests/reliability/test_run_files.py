@@ -139,7 +139,7 @@ def test_ctrl_c_during_the_final_export_still_writes_the_leaderboard(tone_datase
 
     monkeypatch.setattr(_study, "_finish", interrupted_export)
     result = run_search(SearchSettings(data=tone_dataset, space=str(space), out=tmp_path / "run", n_trials=1,
-                                       enqueue=seeds, budget=Budget(ram_bytes=64 * 1024)))
+                                       enqueue=seeds, budget=Budget(ram_bytes=64 * 1024), reselect=0, refit=False))
     assert result.interrupted and result.exit_code == 130
     board = (tmp_path / "run" / "leaderboard.json").read_text()
     assert '"number": 0' in board and not (tmp_path / "run" / "best").exists()

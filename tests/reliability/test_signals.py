@@ -26,7 +26,7 @@ def _start(data: Path, tmp: Path, *extra: str, log: str = "log") -> tuple[subpro
     if not space.exists():
         space.write_text(tiny_space(epochs=300, learning_rate=(0.0001, 0.01), early_stopping_patience=0))
     args = ["search", str(data), "--space", str(space), "--out", str(tmp / "run"), "--budget", "256KB",
-            "--pruner", "none", "--study", "sig", *extra]
+            "--pruner", "none", "--study", "sig", "--reselect", "0", "--no-refit", *extra]
     out = tmp / log
     process = subprocess.Popen([sys.executable, "-m", "kwsauto", *args], stdout=out.open("wb"),
                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

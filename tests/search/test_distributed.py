@@ -39,7 +39,7 @@ def test_two_machines_share_one_study(tone_dataset, tmp_path):
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "kwsauto", "search", str(tone_dataset), "--space", str(space), "--trials", "6",
-             "--storage", URL, "--study", study_name, "--out", str(out), "--budget", "256KB"],
+             "--storage", URL, "--study", study_name, "--out", str(out), "--budget", "256KB", "--reselect", "0", "--no-refit"],
             stdout=(tmp_path / f"{out.name}.log").open("wb"), stderr=subprocess.STDOUT,
         )
         for out in outs

@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from kwsauto.device import Budget
 from kwsauto.errors import ConfigError
+from kwsauto.search._pruning import FamilyMedianPruner
 from kwsauto.search import RunFolder, SearchSettings, open_study, run_search
 from kwsauto.training import resolve_hardware
 from tests.conftest import write_tiny_space
@@ -24,6 +25,7 @@ def _space(tmp_path, epochs=3):
 
 
 def _settings(data, space, out, **kwargs):
+    kwargs = {"reselect": 0, "refit": False, **kwargs}  # the final choice over seeds is tested in test_search.py
     return SearchSettings(data=data, space=str(space), out=out, budget=Budget(ram_bytes=256 * 1024), **kwargs)
 
 
@@ -51,7 +53,7 @@ def test_pruned_trials_are_listed_with_their_last_accuracy(tone_dataset, tmp_pat
 @pytest.mark.parametrize(
     ("pruner", "objective", "expected"),
     [
-        ("median", "accuracy", optuna.pruners.MedianPruner),
+        ("median", "accuracy", FamilyMedianPruner),  # the median within the trial's family
         ("hyperband", "accuracy", optuna.pruners.HyperbandPruner),
         ("none", "accuracy", optuna.pruners.NopPruner),
         ("median", "pareto", optuna.pruners.NopPruner),  # Optuna cannot prune a multi-objective study
@@ -138,7 +140,7 @@ def _cli(*args, log):
 def test_sigkill_mid_trial_then_resume(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     args = ("search", str(tone_dataset), "--space", str(space), "--trials", "3", "--out", str(out), "--budget", "256KB",
-            "--pruner", "none", "--study", "killed")
+            "--pruner", "none", "--study", "killed", "--reselect", "0", "--no-refit")
     process = _cli(*args, log=tmp_path / "first.log")
     deadline = time.monotonic() + 240
     running = None
@@ -200,7 +202,8 @@ def test_two_workers_share_one_study(tone_dataset, tmp_path):
 def test_ctrl_c_ends_the_trial_writes_the_leaderboard_and_exits_130(tone_dataset, tmp_path):
     space, out = _space(tmp_path, epochs=150), tmp_path / "run"
     process = _cli("search", str(tone_dataset), "--space", str(space), "--trials", "5", "--out", str(out),
-                   "--budget", "256KB", "--pruner", "none", "--study", "interrupted", log=tmp_path / "log")
+                   "--budget", "256KB", "--pruner", "none", "--study", "interrupted", "--reselect", "0", "--no-refit",
+                   log=tmp_path / "log")
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         time.sleep(0.2)

@@ -24,10 +24,12 @@ def test_each_trained_trial_keeps_its_weights_and_config(tiny_run, tone_dataset)
         if row["state"] != "complete":
             assert not folder.exists(), row  # an infeasible trial trains nothing and leaves nothing
             continue
-        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.pt"]
+        refit = card["selection"]["refit"] and row["number"] == card["trial"]  # trained again on train+val
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.pt"] + ["refit.pt"] * refit
         config = TrialConfig.from_dict(json.loads((folder / "config.json").read_text()))
         model = create_model(config.model, len(labels), config.features.shape)
-        model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))  # exactly this architecture
+        weights = folder / ("refit.pt" if refit else "model.pt")
+        model.load_state_dict(torch.load(weights, weights_only=True))  # exactly this architecture
         if row["number"] == card["trial"]:  # the saved weights are the ones the card measured
             features = compute_features(load_dataset(tone_dataset), config.features)
             assert evaluate(model.eval(), features, "test").accuracy == pytest.approx(card["metrics"]["test_accuracy"])

@@ -17,6 +17,8 @@ def space_file(tmp_path):
 
 
 def _settings(data, space, out, **kwargs):
+    """Without re-selection and refit unless asked: only the end-to-end test needs them (and their time)."""
+    kwargs = {"reselect": 0, "refit": False, **kwargs}
     return SearchSettings(
         data=data, space=str(space), out=out, budget=Budget(ram_bytes=48 * 1024), sampler="random", **kwargs
     )
@@ -24,7 +26,7 @@ def _settings(data, space, out, **kwargs):
 
 def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     out = tmp_path / "run"
-    result = run_search(_settings(tone_dataset, space_file, out, n_trials=6))
+    result = run_search(_settings(tone_dataset, space_file, out, n_trials=6, reselect=3, refit=True))
     rows = result.rows
     assert sorted(r["number"] for r in rows) == list(range(len(rows)))
     assert sum(r["state"] != "infeasible" for r in rows) == 6  # rejected infeasible trials do not use up --trials
@@ -41,7 +43,22 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     assert trained and all(r["ram_bytes"] <= 48 * 1024 for r in trained)
     best = max(trained, key=lambda r: r["val_accuracy"])
     card = json.loads((out / "best" / "card.json").read_text())
-    assert card["trial"] == best["number"]
+    # re-selection: the best trials by validation retrained with 2 new seeds each, chosen by the mean, then refit
+    selection = card["selection"]
+    by_number = {r["number"]: r for r in trained}
+    assert best["number"] in {c["trial"] for c in selection["candidates"]} and len(selection["candidates"]) <= 3
+    for candidate in selection["candidates"]:
+        assert candidate["scores"][0] == by_number[candidate["trial"]]["val_accuracy"]  # its search run first
+        assert len(candidate["scores"]) == 3 and candidate["mean"] == pytest.approx(sum(candidate["scores"]) / 3)
+    chosen = max(selection["candidates"], key=lambda c: (c["mean"], -c["trial"]))
+    assert card["trial"] == selection["chosen"] == chosen["trial"]
+    retrained = chosen["scores"][1:]  # the estimate leaves out the search's own run (picked as a maximum)
+    assert selection["val_estimate"] == pytest.approx(sum(retrained) / 2) == card["metrics"]["val_accuracy"]
+    assert selection["val_runs"] == 2 and selection["refit"] and selection["refit_epochs"] >= 1
+    assert card["data"]["speaker_ids"]["test"] and not set(card["data"]["speaker_ids"]["test"]) & set(
+        card["data"]["speaker_ids"]["train"])  # who went where, speakers disjoint
+    n_val = len(card["data"]["speaker_ids"]["val"])  # 8 tone speakers: 1 or 2 in validation, a warning says so
+    assert n_val < 3 and any(f"val split holds {n_val} speaker" in w for w in card["data"]["warnings"])
     assert card["labels"] == ["high", "low", "mid"]
     assert card["footprint"]["ram_bytes"] <= card["budget"]["ram_bytes"] == 48 * 1024
     for key in ("val_accuracy", "test_accuracy", "test_accuracy_int8"):
@@ -71,7 +88,7 @@ def test_search_end_to_end_and_resume(tone_dataset, space_file, tmp_path):
     assert not list(out.rglob("*.tmp"))  # atomic writes leave no temp files
 
     # the same command again resumes: numbering continues, finished trials are kept
-    again = run_search(_settings(tone_dataset, space_file, out, n_trials=8))
+    again = run_search(_settings(tone_dataset, space_file, out, n_trials=8, reselect=3, refit=True))
     assert sorted(r["number"] for r in again.rows) == list(range(len(again.rows)))
     assert sum(r["state"] != "infeasible" for r in again.rows) == 8
     assert {r["number"]: r["state"] for r in again.rows if r["number"] < len(rows)} == {

@@ -133,3 +133,17 @@ def test_builtin_seeds_are_the_documented_recipes_of_the_default_space():
     assert (mobilenet.model.arch, mobilenet.model.width, mobilenet.model.pretrained) == ("mobilenetv1", 0.1, True)
     assert (mobilenet.features.kind, mobilenet.features.shape) == ("mfe", (1, 50, 40))
     assert builtin_seeds("quick") is None or read_parameter_sets(builtin_seeds("quick"), load_space("quick"))
+
+
+def test_depth_is_sampled_for_the_dscnn_only():
+    space = parse_space({"model": {"arch": {"choices": ["dscnn", "mobilenetv1"]}, "depth": {"choices": [4, 5, 6]}}})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        config = space.sample(trial)
+        assert ("model.depth" in trial.params) == (config.model.arch == "dscnn")
+        seen.add((config.model.arch, config.model.depth))
+    assert {("dscnn", 4), ("dscnn", 5), ("dscnn", 6), ("mobilenetv1", 0)} <= seen
+    archs = {(c.model.arch, c.model.depth) for c in space.architecture_choices()}
+    assert archs == {("dscnn", 4), ("dscnn", 5), ("dscnn", 6), ("mobilenetv1", 0)}
