@@ -192,7 +192,7 @@ def _float_model(target: ModelTarget, *, weights: bool = True) -> torch.nn.Modul
         raise KwsautoError(f"{target.name} is not a trial of a run; its float model is not available.")
     model = create_model(config.model, len(target.labels), config.features.shape)
     if weights and target.trained:
-        model.load_state_dict(target.run.load_trial_state(target.trial, target.frozen))
+        model.load_state_dict(target.run.load_export_state(target.trial, target.frozen))
     return model.eval()
 
 

@@ -120,7 +120,9 @@ def resolve_targets(
             f"top needs a run folder (with run.json), but got {path}; give the folder a search wrote.", field="top"
         )
     run = Run.open(path, storage)
-    numbers = [r["number"] for r in run.rows() if r["state"] == "complete" and r.get("feasible")][:top]
+    numbers = [r["number"] for r in run.rows() if r["state"] == "complete" and r.get("feasible")]
+    chosen = run.trial().number  # the exported model first (re-selection may have chosen below the best by val)
+    numbers = ([chosen] + [n for n in numbers if n != chosen])[:top] if chosen in numbers else numbers[:top]
     if not numbers:
         raise ConfigError(
             f"{path} has no finished trial that fits the budget; run the search longer or with a larger budget."

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from kwsauto.errors import ConfigError
+from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.export import export_files
 from kwsauto.search._leaderboard import best_feasible, leaderboard_rows, sort_rows, with_test_accuracy
 from kwsauto.search._records import ModelCard, RunSettings, TrialRecord
@@ -63,8 +63,8 @@ class Run:
     def trial(self, number: int | None = None) -> FrozenTrial:
         """Trial ``number``, or (None) the chosen one: the card's (re-selection may have chosen another than the
         best by validation), else the best trained trial within the budget."""
-        if number is None and self.card is not None and self.card.selection is not None:
-            number = self.card.trial
+        if number is None:
+            number = self._chosen_number()
         if number is not None:
             chosen = next((t for t in self.study.get_trials(deepcopy=False) if t.number == number), None)
             if chosen is None:
@@ -109,11 +109,20 @@ class Run:
 
     def export_dir(self, number: int) -> Path:
         """Where trial ``number`` is exported: ``best/`` for the chosen trial, ``trials/<n>/export`` otherwise."""
-        chosen = self.card.trial if self.card is not None and self.card.selection is not None else None
+        chosen = self._chosen_number()
         if chosen is None:
             best = best_feasible(self.study)
             chosen = best.number if best is not None else None
         return self.folder.best_dir if chosen == number else self.folder.trial_dir(number) / "export"
+
+    def _chosen_number(self) -> int | None:
+        """The trial the search's re-selection chose, from the card; None without one (or with a card that cannot
+        be read: the commands that need the card report that)."""
+        try:
+            card = self.card
+        except KwsautoError:
+            return None
+        return card.trial if card is not None and card.selection is not None else None
 
     def exported_card(self, number: int) -> tuple[Path, ModelCard] | None:
         """The folder and card of trial ``number``'s export, if it was exported."""

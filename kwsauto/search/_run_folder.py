@@ -110,8 +110,19 @@ class RunFolder:
         atomic_write_json(folder / "config.json", config)
 
     def save_refit(self, number: int, state: dict[str, torch.Tensor]) -> None:
-        """The weights of trial ``number``'s configuration trained again on train+val (what ``best/`` exports)."""
+        """The weights of trial ``number``'s configuration trained again on train+val (what ``best/`` exports);
+        an earlier choice's refit weights go, so only the chosen trial has them."""
         atomic_write(self.trial_dir(number) / "refit.pt", lambda tmp: torch.save(state, tmp))
+        for old in (self.path / "trials").glob("*/refit.pt"):
+            if old.parent != self.trial_dir(number):
+                old.unlink(missing_ok=True)
+
+    def load_export_state(self, number: int, trial: Any = None) -> dict[str, torch.Tensor]:
+        """The weights an export of trial ``number`` holds: its refit on train+val when the search chose and refit
+        it, else its own."""
+        if (self.trial_dir(number) / "refit.pt").is_file():
+            return self.load_refit_state(number)
+        return self.load_trial_state(number, trial)
 
     def load_refit_state(self, number: int) -> dict[str, torch.Tensor]:
         path = self.trial_dir(number) / "refit.pt"

@@ -80,7 +80,8 @@ def write(path: Path, content: str | bytes) -> Path:
 
 def search_args(tmp: Path, data: Path, *extra: str, space: str = SPACE) -> list[str]:
     write(tmp / "space.yaml", space)
-    return ["search", str(data), "--space", str(tmp / "space.yaml"), "--trials", "1", "--out", str(tmp / "run"), *extra]
+    return ["search", str(data), "--space", str(tmp / "space.yaml"), "--trials", "1", "--out", str(tmp / "run"),
+            "--reselect", "0", "--no-refit", *extra]  # one trial is the whole point: no re-selection runs
 
 
 def csv_dataset(tmp: Path, data: Path, train_extra: str = "", test_rows: str | None = None) -> Path:

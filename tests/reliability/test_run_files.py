@@ -112,7 +112,7 @@ def test_export_trial_writes_into_a_temporary_sibling(tmp_path, monkeypatch):
     (best / "card.json").write_text("{}")
 
     def interrupted(*args):
-        out = args[-1]
+        out = args[8]  # trial, features, index, run, device, budget, settings, formats, out, ...
         assert out != best and out.parent == tmp_path
         (out / "model_int8.tflite").write_bytes(b"half")
         raise KeyboardInterrupt
@@ -134,7 +134,7 @@ def test_ctrl_c_during_the_final_export_still_writes_the_leaderboard(tone_datase
     seeds = tmp_path / "seeds.yaml"
     seeds.write_text("- {model.width: 2.0}\n")
 
-    def interrupted_export(prepared):
+    def interrupted_export(prepared, deadline=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(_study, "_finish", interrupted_export)
