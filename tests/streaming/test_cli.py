@@ -17,7 +17,6 @@ from kwsauto.cli import main
 from kwsauto.search import ModelCard
 from tests.conftest import tone_clip
 
-pytest.importorskip("ai_edge_litert")
 
 
 def _run(*argv) -> tuple[int, str]:

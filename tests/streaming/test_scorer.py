@@ -13,7 +13,6 @@ from kwsauto.features import FeatureConfig, FeatureExtractor
 from kwsauto.streaming import SlidingScorer
 from tests.conftest import tone_clip
 
-pytest.importorskip("ai_edge_litert")
 
 
 @pytest.fixture(scope="module")
