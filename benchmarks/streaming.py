@@ -32,6 +32,7 @@ from _proxy_tasks import DEFAULT_DATA, dataset_options, load_task  # noqa: E402
 
 from kwsauto import calibrate  # noqa: E402
 from kwsauto.device import Budget  # noqa: E402
+from kwsauto.export import fires  # noqa: E402
 from kwsauto.search import SearchSettings, run_search  # noqa: E402
 from kwsauto.streaming import StreamRecipe, build_stream  # noqa: E402
 
@@ -77,7 +78,8 @@ def main() -> None:
 
     # `kwsauto stream` as a user runs it, on the first minutes of the test stream
     index = load_task("kws12")
-    keywords = [k for k in calibration.card.labels if k not in ("unknown", "noise")] if calibration.card else []
+    labels = calibration.card.labels if calibration.card else ()
+    keywords = [label for label, keyword in zip(labels, fires(labels)) if keyword]
     test = build_stream(index, "test", keywords, 16000, StreamRecipe(seed=args.seed, max_keywords=args.max_keywords))
     wav = args.out / "test_stream.wav"
     wav.parent.mkdir(parents=True, exist_ok=True)
