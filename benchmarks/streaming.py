@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _proxy_tasks import DEFAULT_DATA, dataset_options, load_task  # noqa: E402
 
 from kwsauto import calibrate  # noqa: E402
+from kwsauto._streaming_api import default_noise_files  # noqa: E402
 from kwsauto.device import Budget  # noqa: E402
 from kwsauto.export import fires  # noqa: E402
 from kwsauto.search import SearchSettings, run_search  # noqa: E402
@@ -80,7 +81,8 @@ def main() -> None:
     index = load_task("kws12")
     labels = calibration.card.labels if calibration.card else ()
     keywords = [label for label, keyword in zip(labels, fires(labels)) if keyword]
-    test = build_stream(index, "test", keywords, 16000, StreamRecipe(seed=args.seed, max_keywords=args.max_keywords))
+    recipe = StreamRecipe(seed=args.seed, max_keywords=args.max_keywords)
+    test = build_stream(index, "test", keywords, 16000, recipe, default_noise_files(index))  # calibration's test stream
     wav = args.out / "test_stream.wav"
     wav.parent.mkdir(parents=True, exist_ok=True)
     sf.write(wav, test.audio[: int(args.stream_minutes * 60 * 16000)], 16000, subtype="PCM_16")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kwsauto._io import atomic_write_json, atomic_write_text
-from kwsauto.data import DatasetOptions, load_dataset
+from kwsauto.data import ClipIndex, DatasetOptions, load_dataset
 from kwsauto.errors import ConfigError, DataError
 from kwsauto.export import DEFAULT_DETECTION, DetectionSettings, postprocess_sources
 from kwsauto.search import ModelCard
@@ -35,7 +35,15 @@ from kwsauto.streaming import (
     sweep,
 )
 
-__all__ = ["CALIBRATION_PLOT", "Calibration", "StreamResult", "calibrate", "stream", "stream_settings"]
+__all__ = [
+    "CALIBRATION_PLOT",
+    "Calibration",
+    "StreamResult",
+    "calibrate",
+    "default_noise_files",
+    "stream",
+    "stream_settings",
+]
 
 _LOGGER = logging.getLogger(__name__)
 CALIBRATION_PLOT = "calibration.png"
@@ -166,9 +174,7 @@ def calibrate(
             f"The dataset {root} has no clips of the model's keywords {missing}; give the dataset the model was "
             "trained on with --data (and its --keywords)."
         )
-    noise_files = list(noise) if noise is not None else list(index.noise_files) + (
-        sorted(p for p in SHARED_NOISE.iterdir() if p.suffix in (".wav", ".flac")) if SHARED_NOISE.is_dir() else []
-    )
+    noise_files = list(noise) if noise is not None else default_noise_files(index)
     scorer = SlidingScorer(tflite, target.labels, target.features, hop_ms)
     recipe = StreamRecipe(seed=seed, max_keywords=max_keywords)
     rate = target.features.sample_rate_hz
@@ -183,6 +189,12 @@ def calibrate(
     files = _write(tflite, target.card, result, scorer)
     card = ModelCard.read(tflite.parent / "card.json") if target.card is not None else None
     return Calibration(result, tflite, card, files, val.seconds, test.seconds)
+
+
+def default_noise_files(index: ClipIndex) -> list[Path]:
+    """The background recordings calibration mixes in: the dataset's, and ../shared/data/speech-commands-noise."""
+    shared = sorted(p for p in SHARED_NOISE.iterdir() if p.suffix in (".wav", ".flac")) if SHARED_NOISE.is_dir() else []
+    return list(index.noise_files) + shared
 
 
 def _score(scorer: SlidingScorer, stream_: ContinuousStream, settings: DetectionSettings) -> StreamScore:
