@@ -18,7 +18,6 @@ from kwsauto.search import ModelCard
 from tests.conftest import tone_clip
 
 
-
 def _run(*argv) -> tuple[int, str]:
     out = io.StringIO()
     code = main([str(a) for a in argv], console=Console(file=out, width=150))

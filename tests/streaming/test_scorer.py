@@ -14,7 +14,6 @@ from kwsauto.streaming import SlidingScorer
 from tests.conftest import tone_clip
 
 
-
 @pytest.fixture(scope="module")
 def scorer(tiny_run) -> SlidingScorer:
     from kwsauto.search import ModelCard
