@@ -5,7 +5,7 @@ On Arabic Speech Commands' ``kws12`` proxy task (``_proxy_tasks.py``: ten words 
 
 1. the model: ``--model`` (a run folder or model_int8.tflite with its card), or one DS-CNN 0.5 trained here with
    the kwsauto API (a one-trial search on a fixed space, 14 epochs, background noise mixed under 80 % of the
-   training clips and a 150 ms time shift: a model trained on clean clips alone calls every noisy keyword
+   training clips and up to 400 ms of time shift: a model trained on clean clips alone calls every noisy keyword
    ``unknown``), kept in ``--out``;
 2. calibration as ``kwsauto calibrate`` does it (the same streams, sweep and choice), for several FA/h targets
    at once: a validation stream (validation speakers) chooses the setting for each target, a test stream (test
@@ -32,8 +32,6 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _proxy_tasks import DEFAULT_DATA, dataset_options, load_task  # noqa: E402
-from rich.text import Text  # noqa: E402
-
 from kwsauto._streaming_api import default_noise_files  # noqa: E402
 from kwsauto.device import Budget  # noqa: E402
 from kwsauto.errors import KwsautoError  # noqa: E402
@@ -46,7 +44,7 @@ SPACE = """
 features: {kind: mfe, frame_length_s: 0.02, frame_stride_s: 0.02, n_filters: 40}
 model: {arch: dscnn, width: 0.5, head_units: 0, dropout: 0.1}
 train: {epochs: 14, learning_rate: 0.005, batch_size: 32, early_stopping_patience: 0,
-        augment: {noise: low, time_mask: low, time_shift_ms: 150, background_noise: 0.8}}
+        augment: {noise: low, time_mask: low, time_shift_ms: 400, background_noise: 0.8}}
 """
 
 
@@ -72,7 +70,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stream-minutes", type=float, default=5.0, help="audio `kwsauto stream` is timed on")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=170)
 
     started = time.perf_counter()
     model = args.model or train_model(args.out)
@@ -101,8 +99,9 @@ def main() -> None:
     for goal in (float(t) for t in args.targets.split(",")):
         try:
             chosen = choose_setting(val_rows, goal)
-        except KwsautoError as err:
-            table.add_row(f"{goal:g}", Text(str(err)[:90] + "...", overflow="fold"), "", "", "", "", "", "", "")
+        except KwsautoError:
+            table.add_row(f"{goal:g}", "none meets it", "", "", f"(lowest {min(r.score.far_per_hour for r in val_rows):.2f})",
+                          "", "", "", "")
             continue
         s, test = chosen.settings, test_rows[chosen.settings]
         table.add_row(f"{goal:g}", f"{s.average_ms} ms", f"{s.threshold:g}", f"{s.suppression_ms} ms",
