@@ -32,6 +32,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _proxy_tasks import DEFAULT_DATA, dataset_options, load_task  # noqa: E402
+
 from kwsauto._streaming_api import default_noise_files  # noqa: E402
 from kwsauto.device import Budget  # noqa: E402
 from kwsauto.errors import KwsautoError  # noqa: E402
