@@ -2,10 +2,10 @@
 
 ``run_search`` finds the most accurate model that fits a device budget; ``train`` trains one config;
 ``load_run`` opens a run folder (a :class:`Run`; ``.leaderboard()`` its trials); ``export_run`` exports one of its
-trials; ``predict`` runs an exported model on audio files; ``stream`` finds keywords in long
-recordings and ``calibrate`` tunes its detection setting for a false-activation target; ``firmware`` writes its C
-sources; ``write_run_report`` writes a run's HTML/Markdown report. ``profile``, ``benchmark``, ``summarize`` and ``backbone_footprints`` measure a
-model; ``list_devices`` lists the device profiles (``kwsauto.pretrain.pretrain`` makes backbones). The ``kwsauto``
+trials; ``predict`` runs an exported model on audio files; ``stream`` finds keywords in long recordings and
+``calibrate`` tunes its detection setting for a false-activation target; ``firmware`` writes its C sources;
+``write_run_report`` writes a run's HTML/Markdown report. ``profile``, ``benchmark``, ``summarize`` and
+``backbone_footprints`` measure a model; ``list_devices`` lists the device profiles (``kwsauto.pretrain.pretrain`` makes backbones). The ``kwsauto``
 command is a thin shell over these; they are quiet unless asked (``verbose=True``).
 """
 
