@@ -2,9 +2,10 @@
 
 ``run_search`` finds the most accurate model that fits a device budget; ``train`` trains one config;
 ``load_run`` opens a run folder (a :class:`Run`; ``.leaderboard()`` its trials); ``export_run`` exports one of its
-trials; ``predict`` runs an exported model on audio files; ``firmware`` writes its C sources; ``write_run_report``
-writes a run's HTML/Markdown report. ``profile``, ``benchmark``, ``summarize`` and ``backbone_footprints`` measure a
-model; ``list_devices`` lists the device profiles (``kwsauto.pretrain.pretrain`` makes backbones). The ``kwsauto``
+trials; ``predict`` runs an exported model on audio files; ``stream`` finds keywords in long recordings and
+``calibrate`` tunes its detection setting for a false-activation target; ``firmware`` writes its C sources;
+``write_run_report`` writes a run's HTML/Markdown report. ``profile``, ``benchmark``, ``summarize`` and
+``backbone_footprints`` measure a model; ``list_devices`` lists the device profiles (``kwsauto.pretrain.pretrain`` makes backbones). The ``kwsauto``
 command is a thin shell over these; they are quiet unless asked (``verbose=True``).
 """
 
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # the names below load torch and Lightning: imported when first used
     from kwsauto._api import export_run, firmware, load_run, predict, run_search, train
+    from kwsauto._streaming_api import calibrate, stream
     from kwsauto.device import list_devices
     from kwsauto.evaluate import backbone_footprints, benchmark, profile, summarize
     from kwsauto.report import write_run_report
@@ -31,6 +33,8 @@ _LAZY = {
     "firmware": "kwsauto._api",
     "list_devices": "kwsauto.device",
     "write_run_report": "kwsauto.report",
+    "stream": "kwsauto._streaming_api",
+    "calibrate": "kwsauto._streaming_api",
     "profile": "kwsauto.evaluate",
     "benchmark": "kwsauto.evaluate",
     "summarize": "kwsauto.evaluate",
@@ -51,6 +55,7 @@ __all__ = [
     "__version__",
     "backbone_footprints",
     "benchmark",
+    "calibrate",
     "export_run",
     "firmware",
     "list_devices",
@@ -58,6 +63,7 @@ __all__ = [
     "predict",
     "profile",
     "run_search",
+    "stream",
     "summarize",
     "train",
     "write_run_report",

@@ -26,6 +26,7 @@ from kwsauto.cli._options import EXIT_INTERRUPTED, EXIT_USER_ERROR, add_dataset_
 from kwsauto.cli._pretrain import add_pretrain_parser, cmd_pretrain
 from kwsauto.cli._reports import cmd_benchmark, cmd_report, cmd_summary
 from kwsauto.cli._runs import cmd_export, cmd_leaderboard, cmd_search, cmd_train
+from kwsauto.cli._streaming import add_calibration_options, add_streaming_parsers, cmd_calibrate, cmd_stream
 from kwsauto.errors import KwsautoError
 
 __all__ = ["main", "build_parser", "EXIT_USER_ERROR", "EXIT_INTERRUPTED"]
@@ -68,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--expert", type=Path, help="Python file of expert-mode training hooks")
     s.add_argument("--pretrained", help="backbone checkpoint every trial starts from (a `kwsauto pretrain` .safetensors, "
                    "a torch state dict, or 'imagenet' for torchvision's MobileNetV2 file); pins its model and features")
+    s.add_argument("--calibrate", action="store_true",
+                   help="after the search, calibrate the chosen model's streaming detection (see kwsauto calibrate)")
+    add_calibration_options(s, with_data=False)
     add_dataset_options(s)
     add_hardware_options(s)
 
@@ -130,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--storage", help="the study's storage URL when it is not the run folder's journal")
 
     add_pretrain_parser(sub)
+    add_streaming_parsers(sub)
 
     rp = sub.add_parser("report", help="write report.html (self-contained) and report.md of a run, with PNG plots")
     rp.add_argument("run_dir", type=Path)
@@ -218,6 +223,8 @@ _COMMANDS = {
     "devices": cmd_devices,
     "models": cmd_models,
     "pretrain": cmd_pretrain,
+    "stream": cmd_stream,
+    "calibrate": cmd_calibrate,
 }
 
 

@@ -51,4 +51,10 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     for name, why in files.plots.skipped.items():
         console.print(f"[dim]Plot {name} not drawn: {why}[/]", highlight=False)
     console.print(f"Wrote {files.html} and {files.markdown} ({len(files.plots.files)} plots in {files.html.parent / 'plots'})")
+    from kwsauto.report._report_sections import streaming_summary
+    from kwsauto.search import Run
+
+    card = Run.open(args.run_dir, args.storage).card
+    if card is not None and card.streaming is not None:
+        console.print(f"Streaming: {streaming_summary(card.streaming)}", highlight=False)
     return 0

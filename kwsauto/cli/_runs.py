@@ -66,6 +66,10 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print(class_metrics_table(metrics.test_per_class, metrics.test_accuracy, metrics.test_macro_f1,
                                           title="Chosen model · test split, per class"))
         console.print(best_panel(result.card, result.run.path))
+        if args.calibrate:
+            from kwsauto.cli._streaming import run_calibration
+
+            run_calibration(result.run.path, args, console)
     else:
         console.print("[yellow]No trial finished within the budget; nothing was exported.[/]")
     console.print(f"Run folder: {escape(str(result.run.path))}")

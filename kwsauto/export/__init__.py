@@ -2,9 +2,9 @@
 
 from kwsauto.export._c_array import c_array_source, write_c_array
 from kwsauto.export._firmware import FIRMWARE_FILES, FirmwareFiles, ModelIO, read_model_io, write_firmware
+from kwsauto.export._formats import EXPORT_FORMATS, ExportFile, export_files
 from kwsauto.export._frontend_c import InputQuant, frontend_sources, write_frontend
 from kwsauto.export._frontend_host import CFrontend, FrontendRam, frontend_ram
-from kwsauto.export._formats import EXPORT_FORMATS, ExportFile, export_files
 from kwsauto.export._graph import SUPPORTED_OPS, Int8Graph, OpSpec, TensorSpec, trace_int8_graph
 from kwsauto.export._metadata import METADATA_NAME, MissingMetadataError, metadata_json
 from kwsauto.export._onnx_int8 import (
@@ -14,6 +14,16 @@ from kwsauto.export._onnx_int8 import (
     read_onnx_metadata,
     write_onnx_int8,
 )
+from kwsauto.export._postprocess import (
+    DEFAULT_DETECTION,
+    NON_KEYWORD_LABELS,
+    POSTPROCESS_FILES,
+    DetectionSettings,
+    fires,
+    postprocess_sources,
+    write_postprocess,
+)
+from kwsauto.export._postprocess_host import CPostprocess
 from kwsauto.export._quantize import (
     QuantizedGraph,
     QuantizedOp,
@@ -35,19 +45,24 @@ from kwsauto.export._verify import (
 )
 
 __all__ = [
-    "FIRMWARE_FILES",
+    "DEFAULT_DETECTION",
     "EXPORT_FORMATS",
-    "ExportFile",
+    "FIRMWARE_FILES",
     "METADATA_NAME",
-    "MissingMetadataError",
+    "NON_KEYWORD_LABELS",
     "ONNX_INT8_OPS",
+    "POSTPROCESS_FILES",
     "SUPPORTED_OPS",
     "ArenaUsage",
     "CFrontend",
+    "CPostprocess",
+    "DetectionSettings",
+    "ExportFile",
     "FirmwareFiles",
     "FrontendRam",
     "InputQuant",
     "Int8Graph",
+    "MissingMetadataError",
     "ModelIO",
     "OpSpec",
     "QuantParams",
@@ -56,13 +71,15 @@ __all__ = [
     "TensorSpec",
     "c_array_source",
     "dequantize_outputs",
+    "export_files",
+    "fires",
     "frontend_ram",
     "frontend_sources",
-    "export_files",
     "int8_agreement",
     "metadata_json",
     "onnx_int8_bytes",
     "placeholder_quantized_graph",
+    "postprocess_sources",
     "quantize_features",
     "quantize_graph",
     "read_model_io",
@@ -81,5 +98,6 @@ __all__ = [
     "write_firmware",
     "write_frontend",
     "write_onnx_int8",
+    "write_postprocess",
     "write_tflite",
 ]

@@ -17,6 +17,7 @@ from kwsauto.errors import ConfigError, KwsautoError
 from kwsauto.export._formats import EXPORT_FORMATS
 from kwsauto.export._frontend_c import InputQuant, _float, check_expressible, frontend_sources
 from kwsauto.export._frontend_host import FrontendRam, c_compiler, frontend_ram
+from kwsauto.export._postprocess import DEFAULT_DETECTION, DetectionSettings, postprocess_sources
 from kwsauto.export._tflite import read_tflite_metadata
 from kwsauto.export._tflite_reader import read_int8_graph
 from kwsauto.export._verify import tflite_io_quant, tflite_op_names, tflm_arena_usage
@@ -110,11 +111,13 @@ def write_firmware(
     device: str,
     device_arena_bytes: int,
     host_arena_bytes: int | None = None,
+    detection: DetectionSettings = DEFAULT_DETECTION,
 ) -> FirmwareFiles:
     """Write :data:`FIRMWARE_FILES` for ``tflite`` into ``folder``, its arena sized for ``device``.
 
     ``device_arena_bytes`` is the footprint's arena estimate for the device (``kwsauto.device``);
-    ``host_arena_bytes`` TFLM's smallest arena as measured on this host (measured here when not given).
+    ``host_arena_bytes`` TFLM's smallest arena as measured on this host (measured here when not given);
+    ``detection`` the setting ``kws_postprocess.h`` carries (calibration replaces it).
     """
     tflite = Path(tflite)
     model = read_model_io(tflite)
@@ -123,6 +126,7 @@ def write_firmware(
     template = resources.files("kwsauto.export") / "c"
     texts = dict(frontend_sources(model.features, model.input_quant))
     texts["kws_model_settings.h"] = settings_header(model, tflite.name, device, host_arena, device_arena_bytes, arena)
+    texts.update(postprocess_sources(model.labels, model.output_quant.scale, model.output_quant.zero_point, detection))
     texts["main.c"] = (template / "main.c").read_text(encoding="utf-8")
     texts["README.md"] = (
         (template / "README.md.in").read_text(encoding="utf-8")

@@ -24,6 +24,8 @@ EXPORT_FORMATS: dict[str, tuple[ExportFile, ...]] = {
         ExportFile("c_frontend_header", "kws_frontend.h"),
         ExportFile("c_frontend_source", "kws_frontend.c"),
         ExportFile("c_model_settings", "kws_model_settings.h"),
+        ExportFile("c_postprocess_header", "kws_postprocess.h"),  # the detection rule (kwsauto stream's), export/_postprocess.py
+        ExportFile("c_postprocess_source", "kws_postprocess.c"),
         ExportFile("c_example", "main.c"),
         ExportFile("readme", "README.md"),
     ),

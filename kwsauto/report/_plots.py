@@ -23,6 +23,7 @@ from kwsauto.search import Run, TrialRecord, trained_trials
 __all__ = [
     "RunPlots",
     "plot_accuracy_vs_ram",
+    "plot_calibration",
     "plot_confusion",
     "plot_optimization_history",
     "plot_param_importances",
@@ -79,6 +80,30 @@ def plot_confusion(
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_calibration(result: Any, path: Path) -> Path:
+    """``calibration.png``: FRR against FAR/h of every setting of a calibration's validation sweep, the target
+    line, the chosen setting on the validation stream and on the test stream (a ``CalibrationResult``)."""
+    fig = _figure(6.4, 4.6)
+    ax = fig.add_subplot()
+    far = [max(r.score.far_per_hour, 0.05) for r in result.rows]  # log axis: no false activation drawn at 0.05
+    ax.scatter(far, [100 * r.score.frr for r in result.rows], s=12, color="tab:blue", alpha=0.5,
+               label="settings (validation)")
+    ax.axvline(result.target_far_per_hour, color="tab:red", linestyle="--",
+               label=f"target {result.target_far_per_hour:g} FA/h")
+    for score, marker, color, name in ((result.validation, "*", "gold", "chosen (validation)"),
+                                       (result.test, "D", "tab:green", "chosen (test)")):
+        ax.scatter([max(score.far_per_hour, 0.05)], [100 * score.frr], marker=marker, s=160, color=color,
+                   edgecolors="black", label=name, zorder=4)
+    s = result.settings
+    ax.set_xscale("log")
+    ax.set_xlabel("false activations per hour (FAR/h; 0 drawn at 0.05)")
+    ax.set_ylabel("false rejection rate (FRR, %)")
+    ax.set_title(f"Calibration: average {s.average_ms} ms, threshold {s.threshold:g}, suppression {s.suppression_ms} ms")
+    ax.grid(alpha=0.3, which="both")
+    fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     return _save(fig, path)
 
 

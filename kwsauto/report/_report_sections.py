@@ -12,6 +12,7 @@ from kwsauto.units import format_bytes
 
 if TYPE_CHECKING:
     from kwsauto.search import ModelCard
+    from kwsauto.search._records import CardStreaming
 
 __all__ = [
     "CLASS_HEADER",
@@ -20,6 +21,7 @@ __all__ = [
     "class_rows",
     "leaderboard_cells",
     "model_items",
+    "streaming_summary",
     "settings_items",
 ]
 
@@ -120,8 +122,22 @@ def model_items(card: ModelCard) -> list[tuple[str, str]]:
     items.append(("features", described))
     if card.data.clips:
         items.append(("clips", " · ".join(f"{split} {n}" for split, n in card.data.clips.items())))
+    if card.streaming is not None:
+        items.append(("streaming", streaming_summary(card.streaming)))
     items.append(("files", ", ".join(sorted(set(card.files.values()) | {"card.json"}))))
     return items
+
+
+def streaming_summary(streaming: CardStreaming) -> str:
+    """The calibrated detection setting and its FAR/h and FRR on the test and validation streams, in one line."""
+    s, t, v = streaming.settings, streaming.test, streaming.validation
+    return (
+        f"average {s.average_ms} ms · threshold {s.threshold:g} · suppression {s.suppression_ms} ms "
+        f"(hop {s.hop_ms} ms), chosen for <= {streaming.target_far_per_hour:g} FA/h · "
+        f"test stream ({t.hours:.2f} h, {t.keywords} keywords): {t.far_per_hour:.2f} FA/h, FRR {_pct(t.frr)}, "
+        f"wrong keyword {_pct(t.wrong_keyword_rate)} · validation ({v.hours:.2f} h): {v.far_per_hour:.2f} FA/h, "
+        f"FRR {_pct(v.frr)}"
+    )
 
 
 def leaderboard_cells(row: dict[str, Any]) -> list[str]:

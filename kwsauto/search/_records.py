@@ -18,6 +18,7 @@ from kwsauto._serial import from_dict, to_dict
 from kwsauto.data import DatasetOptions
 from kwsauto.device import Budget, Footprint
 from kwsauto.errors import ConfigError, KwsautoError
+from kwsauto.export import DetectionSettings
 from kwsauto.features import FeatureConfig
 from kwsauto.training import TrialConfig
 
@@ -28,6 +29,8 @@ __all__ = [
     "CardFootprint",
     "CardMetrics",
     "CardSelection",
+    "CardStreamScore",
+    "CardStreaming",
     "CardVerification",
     "HardwareRecord",
     "ModelCard",
@@ -167,6 +170,33 @@ class CardFrontend:
 
 
 @dataclass(frozen=True)
+class CardStreamScore:
+    """The calibrated setting on one continuous stream: counts, the stream's hours, FAR/h, FRR, wrong-keyword rate."""
+
+    keywords: int
+    hits: int
+    substitutions: int
+    false_activations: int
+    hours: float
+    far_per_hour: float
+    frr: float
+    wrong_keyword_rate: float
+
+
+@dataclass(frozen=True)
+class CardStreaming:
+    """``kwsauto calibrate``'s result: the detection setting chosen on the validation stream for
+    ``target_far_per_hour``, and how it did there and on the test stream (built with ``seed``)."""
+
+    settings: DetectionSettings
+    target_far_per_hour: float
+    validation: CardStreamScore
+    test: CardStreamScore
+    seed: int
+    calibrated: str  # when, ISO 8601 UTC
+
+
+@dataclass(frozen=True)
 class CardData:
     """The dataset the model was trained and tested on."""
 
@@ -232,6 +262,7 @@ class ModelCard:
     frontend: CardFrontend | None = None
     hardware: HardwareRecord | None = None  # where the chosen trial trained
     selection: CardSelection | None = None  # re-selection over seeds and the refit, when the search ran them
+    streaming: CardStreaming | None = None  # written by kwsauto calibrate
     schema: int = CARD_SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -244,7 +275,7 @@ class ModelCard:
         for key, unset in (("speaker_ids", {}), ("lowest_rate_hz", None), ("warnings", [])):
             if raw["data"][key] == unset:  # a card from before the data checks writes back as it was read
                 del raw["data"][key]
-        for optional in ("hardware", "selection"):  # written only when the trial recorded them
+        for optional in ("hardware", "selection", "streaming"):  # written only when recorded (calibrated)
             if raw[optional] is None:
                 del raw[optional]
         return {"kwsauto_card": raw.pop("schema"), **raw}

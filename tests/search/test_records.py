@@ -151,3 +151,18 @@ def test_a_card_that_is_no_json_object_is_the_shared_reader_error(tmp_path: Path
     with pytest.raises(KwsautoError, match=r"card.json .*card.json holds a JSON list, not an object") as info:
         ModelCard.read(path)
     assert "\n" not in str(info.value)
+
+
+def test_a_card_with_its_streaming_section_writes_back_what_it_read(tmp_path: Path):
+    assert ModelCard.from_dict(CARD_0_1_0).streaming is None  # a card from before calibration reads as before
+    score = {"keywords": 100, "hits": 93, "substitutions": 2, "false_activations": 1, "hours": 0.25,
+             "far_per_hour": 4.0, "frr": 0.07, "wrong_keyword_rate": 0.02}
+    streaming = {"settings": {"hop_ms": 100, "average_ms": 300, "threshold": 0.8, "suppression_ms": 1000},
+                 "target_far_per_hour": 5.0, "validation": score, "test": score, "seed": 0,
+                 "calibrated": "2026-12-02T16:00:00+00:00"}
+    raw = {**CARD_0_1_0, "streaming": streaming}
+    card = ModelCard.from_dict(raw)
+    assert card.streaming.settings.average_hops == 3 and card.streaming.test.frr == 0.07
+    RunFolder(tmp_path).write_card(card)
+    assert json.loads((tmp_path / "best" / "card.json").read_text()) == raw
+    assert RunFolder(tmp_path).read_card() == card
