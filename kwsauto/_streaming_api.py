@@ -160,11 +160,11 @@ def calibrate(
     ``max_keywords`` caps the keyword clips per stream (shorter streams).
     """
     if not (target_far >= 0):
-        raise ConfigError(f"--target-far must be a number of false activations per hour >= 0, but got {target_far}.")
+        raise ConfigError(f"`target_far` must be a number of false activations per hour >= 0, but got {target_far}.")
     target, tflite = _model(model)
     root = data or (target.settings.data if target.settings else None) or (target.card.data.root if target.card else None)
     if root is None:
-        raise ConfigError(f"{model} names no dataset (no run.json or card.json); give one with --data.")
+        raise ConfigError(f"{model} names no dataset (no run.json or card.json); give one as `data`.")
     options = dataset or (target.settings.dataset if target.settings is not None else DatasetOptions())
     index = load_dataset(root, options)
     keywords = [label for label, fire in zip(target.labels, check_keywords(target.labels, model)) if fire]

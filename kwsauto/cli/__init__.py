@@ -168,7 +168,8 @@ def _run(argv: list[str], console: Console) -> int:
 
 
 # a settings field → the flag that sets it, where the two names differ
-_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "models": "--model", "top_k": "--top"}
+_FLAGS = {"n_trials": "--trials", "time_limit_s": "--time-limit", "study_name": "--study", "models": "--model", "top_k": "--top",
+          "ram_bytes": "--budget", "flash_bytes": "--flash", "latency_ms": "--latency", "speaker_patterns": "--speaker-pattern"}
 _NAMED_FIELD = re.compile(r"`([a-z][a-z0-9_]*)`")  # a field named inside an API message (see KwsautoError)
 
 

@@ -247,7 +247,7 @@ def _from_folders(root: Path, options: DatasetOptions, skipped: list[tuple[Path,
         if speaker is None:
             raise DataError(
                 f"Cannot find the speaker in file name {path.name!r} for a speaker-disjoint split. Pass "
-                r"--speaker-pattern with a (?P<speaker>...) group, e.g. '^(?P<speaker>[^_]+)_'."
+                r"`speaker_patterns` with a (?P<speaker>...) group, e.g. '^(?P<speaker>[^_]+)_'."
             )
         clips.append(Clip(path, label, speaker, "train"))
     return _resplit(clips, options, splits_given=()) if clips else []

@@ -50,7 +50,7 @@ def speaker_split(
             raise DataError(
                 f"Label {label!r} has {len(speakers)} speaker(s) ({', '.join(sorted(speakers)) or 'none'}); "
                 "a speaker-disjoint split needs at least 2. Record more speakers, or give a split file "
-                "(train.csv/val.csv/test.csv) or a --speaker-pattern that finds the speakers."
+                "(train.csv/val.csv/test.csv) or a `speaker_patterns` that finds the speakers."
             )
     speakers = sorted(set().union(*speakers_by_label.values()))
     rng = random.Random(seed)

@@ -22,11 +22,10 @@ class Budget:
     latency_ms: float | None = None
 
     def __post_init__(self) -> None:
-        options = {"ram_bytes": "--budget", "flash_bytes": "--flash", "latency_ms": "--latency"}
-        for name, option in options.items():
+        for name in ("ram_bytes", "flash_bytes", "latency_ms"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{option} ({name}) must be a positive finite number, but got {value!r}.")
+                raise ConfigError(f"{name} must be a positive finite number, but got {value!r}.", field=name)
 
     def limits(self, device: DeviceProfile) -> dict[str, float]:
         """Each limit in force: the budget, or the device's capacity where that is smaller or no budget is set."""

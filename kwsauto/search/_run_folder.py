@@ -127,7 +127,7 @@ class RunFolder:
     def load_refit_state(self, number: int) -> dict[str, torch.Tensor]:
         path = self.trial_dir(number) / "refit.pt"
         if not path.is_file():
-            raise OutputError(f"Trial {number} has no refit weights ({path}); export it with --trial {number} for "
+            raise OutputError(f"Trial {number} has no refit weights ({path}); export it with `trial` {number} for "
                               "its own weights, or run the search again to refit it.")
         return torch.load(path, weights_only=True)
 

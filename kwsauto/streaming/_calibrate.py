@@ -91,9 +91,9 @@ def choose_setting(rows: Sequence[SweepRow], target_far_per_hour: float) -> Swee
         closest = min(rows, key=lambda r: (r.score.far_per_hour, r.score.frr))
         s = closest.settings
         raise ConfigError(
-            f"No setting reaches --target-far {target_far_per_hour:g} false activations per hour on the validation "
+            f"No setting reaches `target_far` {target_far_per_hour:g} false activations per hour on the validation "
             f"stream; closest: average {s.average_ms} ms, threshold {s.threshold:g}, suppression {s.suppression_ms} ms "
-            f"with {closest.score.far_per_hour:.2f} FA/h (FRR {closest.score.frr:.1%}); raise --target-far or "
+            f"with {closest.score.far_per_hour:.2f} FA/h (FRR {closest.score.frr:.1%}); raise `target_far` or "
             "train a stronger model."
         )
     return min(meeting, key=lambda r: (r.score.frr, r.score.false_activations, -r.settings.threshold,

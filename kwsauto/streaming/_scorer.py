@@ -59,7 +59,7 @@ class SlidingScorer:
         stride = features.frame_stride_samples
         if hop_samples != int(hop_samples) or int(hop_samples) % stride:
             raise ConfigError(
-                f"--hop-ms {self.hop_ms} is not a whole number of the model's {features.frame_stride_s * 1000:g} ms "
+                f"`hop_ms` {self.hop_ms} is not a whole number of the model's {features.frame_stride_s * 1000:g} ms "
                 f"frame strides; use a multiple of {features.frame_stride_s * 1000:g} ms, such as 100."
             )
         self.hop_frames = int(hop_samples) // stride

@@ -141,7 +141,7 @@ def test_unknown_speaker_pattern_is_an_error(tmp_path):
     for label in ("a", "b"):
         (root / label).mkdir(parents=True)
         sf.write(root / label / "clip.wav", tone_clip("low", 0, 0), 16000)
-    with pytest.raises(DataError, match="--speaker-pattern"):
+    with pytest.raises(DataError, match="`speaker_patterns`"):
         load_dataset(root)
     shutil.rmtree(root)
 

@@ -101,8 +101,8 @@ CASES = [
     # options
     Case("--budget 0", lambda t, d: search_args(t, d, "--budget", "0"), "--budget size must be positive"),
     Case("--budget without a number (held)", lambda t, d: search_args(t, d, "--budget", "lots"), "Cannot read --budget size 'lots'"),
-    Case("--latency nan", lambda t, d: search_args(t, d, "--latency", "nan"), "--latency (latency_ms) must be a positive finite"),
-    Case("--latency inf", lambda t, d: search_args(t, d, "--latency", "inf"), "--latency (latency_ms) must be a positive finite"),
+    Case("--latency nan", lambda t, d: search_args(t, d, "--latency", "nan"), "--latency must be a positive finite"),
+    Case("--latency inf", lambda t, d: search_args(t, d, "--latency", "inf"), "--latency must be a positive finite"),
     Case("--time-limit 0", lambda t, d: search_args(t, d, "--time-limit", "0"), "--time-limit duration must be positive"),
     Case("--workers 0 (held)", lambda t, d: search_args(t, d, "--workers", "0"), "--workers must be at least 1"),
     Case("--trials 0 (held)", lambda t, d: search_args(t, d, "--trials", "0"), "--trials must be at least 1"),
