@@ -90,7 +90,7 @@ FLAGS = [
     Case("predict --top 0", lambda t, d: ["predict", write_tiny_tflite(t / "m.tflite"),
                                          next(d.rglob("*.wav")), "--top", "0"], "--top must be at least 1"),
     Case("profile --device unknown", _model_file("profile", "--device", "nope"), "Unknown device 'nope'"),
-    Case("benchmark --repeats 0", _model_file("benchmark", "--repeats", "0"), "--repeats of at least 1"),
+    Case("benchmark --repeats 0", _model_file("benchmark", "--repeats", "0"), "--repeats must be at least 1"),
 ]
 
 SPACES = [

@@ -24,7 +24,7 @@ def finished_run(small_data, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("finished")
     space = write(root / "space.yaml", SPACE)
     result = run_search(SearchSettings(data=small_data, space=str(space), out=root / "run", n_trials=1,
-                                       budget=Budget(ram_bytes=64 * 1024)))
+                                       budget=Budget(ram_bytes=64 * 1024), reselect=0, refit=False))
     assert result.card is not None and (root / "run" / "trials" / "0000" / "model.pt").is_file()
     return root / "run"
 
