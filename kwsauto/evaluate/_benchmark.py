@@ -135,7 +135,7 @@ def _test_data(
     settings, card = target.settings, target.card
     root = data or (settings.data if settings else None) or (card.data.root if card else None)
     if root is None:
-        return "no dataset known (no run.json or card.json); pass the dataset folder as `data`"
+        return "no dataset known (no run.json or card.json); pass the dataset folder with --data"
     options = settings.dataset if settings is not None else DatasetOptions()
     key = (str(root), options, target.features)
     if key not in loaded:
