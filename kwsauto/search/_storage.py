@@ -62,13 +62,23 @@ def make_storage(journal: Path, url: str | None = None) -> optuna.storages.BaseS
                 engine_kwargs={"pool_pre_ping": True},
             )
         except Exception as exc:  # SQLAlchemy/driver errors may echo the URL: never show it unredacted
-            if attempt < 4 and "UniqueViolation" in type(exc).__name__ + str(exc):
+            if attempt < 4 and _schema_race(exc):
                 # another machine is creating the same tables in a fresh database right now: let it finish
                 time.sleep(0.5 + random.random())
                 continue
             message = redact(str(exc).splitlines()[0], url) if str(exc) else type(exc).__name__
             raise ConfigError(f"Cannot open storage {redact(url)}: {message}. Check the server and URL.") from None
     raise AssertionError("unreachable")
+
+
+_SCHEMA_RACE_MARKS = ("UniqueViolation", "DuplicateTable", "DuplicateObject", "already exists")
+
+
+def _schema_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is another process winning the race to create Optuna's tables (PostgreSQL checks, then
+    creates: two fresh workers can both see no table and one of them fails on the other's ``CREATE TABLE``)."""
+    text = f"{type(exc).__name__} {exc} {type(getattr(exc, 'orig', None)).__name__}"
+    return any(mark in text for mark in _SCHEMA_RACE_MARKS)
 
 
 def repair_journal(journal: Path) -> bool:

@@ -71,3 +71,52 @@ def test_two_machines_share_one_study(tone_dataset, tmp_path):
         assert password not in text
     a, b = ({int(p.name) for p in (out / "trials").iterdir()} for out in outs)
     assert not a & b
+
+
+def _open_storage(url, barrier, results):
+    from kwsauto.search._storage import make_storage
+
+    barrier.wait()
+    try:
+        make_storage(None, url)
+        results.put(None)
+    except Exception as exc:  # noqa: BLE001 - reported back to the test process
+        results.put(str(exc))
+
+
+def test_workers_starting_together_on_a_fresh_database_all_open_it():
+    """Four workers open one empty database at the same instant, five times over: the ones that lose the race to
+    create Optuna's tables wait and open it (before, about one start in sixteen failed on "relation already
+    exists")."""
+    import multiprocessing
+
+    import sqlalchemy
+
+    admin = sqlalchemy.create_engine(URL, isolation_level="AUTOCOMMIT")
+    context = multiprocessing.get_context("fork")  # the workers only talk to the database
+    for _ in range(5):
+        name = f"fresh_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+        url = URL.rsplit("/", 1)[0] + "/" + name
+        barrier, results = context.Barrier(4), context.Queue()
+        workers = [context.Process(target=_open_storage, args=(url, barrier, results)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        errors = [error for error in (results.get(timeout=120) for _ in workers) if error]
+        for worker in workers:
+            worker.join(timeout=60)
+        assert not errors, errors
+    admin.dispose()
+
+
+def test_the_table_race_is_told_apart_from_a_real_failure():
+    from kwsauto.search._storage import _schema_race
+
+    class DuplicateTable(Exception):
+        pass
+
+    wrapped = RuntimeError("(psycopg.errors.DuplicateTable) relation \"studies\" already exists")
+    wrapped.orig = DuplicateTable()
+    assert _schema_race(wrapped)
+    assert not _schema_race(RuntimeError("password authentication failed for user \"kwsauto\""))
